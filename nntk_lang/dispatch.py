@@ -1,0 +1,197 @@
+"""Method choice: a closed form when one is proven, Monte Carlo otherwise.
+
+Every request carries `method=auto|analytic|mc`. `auto` asks the analytic backend
+first and falls back to Monte Carlo, keeping the reason in `Estimate.info`;
+`analytic` raises `NoClosedForm` with that reason instead of falling back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+
+from nntk_lang.errors import NoClosedForm
+from nntk_lang.ir.operators import Attention, Operator
+from nntk_lang.ir.symbolic import SymbolicModelIR
+from nntk_lang.results import Estimate
+
+logger = logging.getLogger("nntk")
+
+MethodChoice = Literal["auto", "analytic", "mc"]
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """The options every request statement takes (`samples=`, `seed=`, ...)."""
+
+    samples: int = 100_000
+    seed: int = 0
+    method: MethodChoice = "auto"
+    sampler: str = "antithetic"
+    baseline: bool = False
+    estimator: str = "unbiased"
+
+
+@dataclass
+class BackendContext:
+    """Settings of one run that every backend call shares."""
+
+    device: str = "auto"
+    dtype: str = "float64"
+    memory_bytes: int | None = None
+    symbolic_timeout: float = 30.0
+    cache_dir: Path | None = None
+    progress: Callable[[int, int], None] | None = None
+    cancel: Callable[[], None] | None = None
+    max_samples: int = 10**8
+    extra: dict = field(default_factory=dict)
+
+
+def _mc_options(request: RequestOptions, context: BackendContext):
+    from nntk_lang.montecarlo.options import MCOptions
+
+    return MCOptions(
+        samples=request.samples,
+        seed=request.seed,
+        sampler=request.sampler,
+        baseline=request.baseline,
+        kernel_estimator=request.estimator,
+        dtype=context.dtype,
+        device=context.device,
+        memory_bytes=context.memory_bytes,
+        progress=context.progress,
+        cancel=context.cancel,
+        max_samples=context.max_samples,
+    )
+
+
+def _closed_form_gradient(model, op, request, context):
+    """Return the closed form, None when `auto` must fall back, or raise."""
+    from nntk_lang.analytic import closed_form_gradient
+
+    if request.method == "mc":
+        return None, "method=mc was requested"
+    if isinstance(op, Attention):
+        reason = "attention weights depend on the samples, so no closed form exists"
+        if request.method == "analytic":
+            raise NoClosedForm(reason)
+        return None, reason
+    try:
+        form = closed_form_gradient(
+            model, op, timeout=context.symbolic_timeout, cache_dir=context.cache_dir
+        )
+    except NoClosedForm as exc:
+        if request.method == "analytic":
+            raise
+        logger.info("no closed form for %s: %s", model.name, exc.reason)
+        return None, exc.reason
+    return form, ""
+
+
+def _analytic_info(form) -> dict:
+    return {"closed_form": form.text, "latex": form.latex}
+
+
+def gradient(
+    model: SymbolicModelIR,
+    op: Operator,
+    theta: np.ndarray,
+    xs: np.ndarray,
+    request: RequestOptions,
+    context: BackendContext,
+) -> Estimate:
+    """Estimate the nonlocal gradient of `model` at `theta` for each row of `xs`."""
+    form, reason = _closed_form_gradient(model, op, request, context)
+    if form is not None:
+        value = form.evaluate(theta, xs)
+        return Estimate(value=value, method="analytic", info=_analytic_info(form))
+    estimate = _mc_gradient(model, op, theta, xs, request, context)
+    estimate.info["why_mc"] = reason
+    return estimate
+
+
+def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
+    options = _mc_options(request, context)
+    if isinstance(op, Attention):
+        from nntk_lang.montecarlo.attention import estimate_attention_gradient
+
+        return estimate_attention_gradient(model, op, theta, xs, options)
+    from nntk_lang.montecarlo.estimators import estimate_gradient
+
+    return estimate_gradient(model, op, theta, xs, options)
+
+
+def kernel(
+    model: SymbolicModelIR,
+    op: Operator,
+    theta: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    request: RequestOptions,
+    context: BackendContext,
+) -> Estimate:
+    """Estimate the NNTK K(x1, x2) = ⟨op f(x1), op f(x2)⟩ at `theta`."""
+    form, reason = _closed_form_gradient(model, op, request, context)
+    if form is not None:
+        g1 = form.evaluate(theta, x1)
+        g2 = form.evaluate(theta, x2)
+        value = np.asarray(g1, dtype=np.float64) @ np.asarray(g2, dtype=np.float64).T
+        return Estimate(value=value, method="analytic", info=_analytic_info(form))
+    if isinstance(op, Attention):
+        from nntk_lang.montecarlo.attention import estimate_attention_kernel
+
+        estimate = estimate_attention_kernel(
+            model, op, theta, x1, x2, _mc_options(request, context)
+        )
+    else:
+        from nntk_lang.montecarlo.estimators import estimate_kernel
+
+        estimate = estimate_kernel(
+            model, op, theta, x1, x2, _mc_options(request, context)
+        )
+    estimate.info["why_mc"] = reason
+    return estimate
+
+
+def classical_ntk(
+    model: SymbolicModelIR,
+    theta: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    request: RequestOptions,
+    context: BackendContext,
+) -> Estimate:
+    """The classical NTK: symbolic derivatives when proven, torch.func otherwise."""
+    if request.method != "mc":
+        try:
+            from nntk_lang.analytic import classical_gradient
+
+            form = classical_gradient(model)
+        except NoClosedForm as exc:
+            if request.method == "analytic":
+                raise
+            logger.info("no symbolic derivative for %s: %s", model.name, exc.reason)
+        else:
+            g1 = np.asarray(form.evaluate(theta, x1), dtype=np.float64)
+            g2 = np.asarray(form.evaluate(theta, x2), dtype=np.float64)
+            return Estimate(value=g1 @ g2.T, method="analytic", info=_analytic_info(form))
+    from nntk_lang.montecarlo.classical import classical_ntk as autodiff_ntk
+
+    return autodiff_ntk(model, theta, x1, x2)
+
+
+def classical_gradient(
+    model: SymbolicModelIR,
+    theta: np.ndarray,
+    xs: np.ndarray,
+    request: RequestOptions,
+    context: BackendContext,
+) -> Estimate:
+    """The ordinary gradient ∇θ f, by torch.func."""
+    from nntk_lang.montecarlo.classical import classical_gradient as autodiff_gradient
+
+    return autodiff_gradient(model, theta, xs)

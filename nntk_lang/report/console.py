@@ -1,0 +1,86 @@
+"""Rich tables for results on a terminal, and plain values for pipes."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from nntk_lang.results import Result
+
+
+def format_number(value: float, digits: int = 6) -> str:
+    """Format a float with `digits` significant digits (exact zeros stay `0`)."""
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}"
+
+
+def _cell(value: float, stderr: float | None) -> str:
+    if stderr is None or not np.isfinite(stderr):
+        return format_number(value)
+    return f"{format_number(value)} ± {format_number(stderr, 2)}"
+
+
+def _title(result: Result) -> str:
+    estimate = result.estimate
+    parts = [f"line {result.line}: {result.statement}"]
+    details = [estimate.method]
+    if estimate.samples is not None:
+        details.append(f"{estimate.samples} samples, seed {estimate.seed}")
+    if estimate.estimator:
+        details.append(estimate.estimator)
+    if result.wall_time:
+        details.append(f"{result.wall_time:.2f} s")
+    parts.append(f"[dim]{'; '.join(details)}[/dim]")
+    return "\n".join(parts)
+
+
+def result_table(result: Result) -> Table:
+    """Build the table of one result: rows and columns labelled by `result.labels`."""
+    estimate = result.estimate
+    value = np.atleast_2d(np.asarray(estimate.value, dtype=np.float64))
+    if np.ndim(estimate.value) == 1 and "rows" not in result.labels:
+        value = value.reshape(1, -1)
+    stderr = None
+    if estimate.stderr is not None:
+        stderr = np.asarray(estimate.stderr, dtype=np.float64).reshape(value.shape)
+    rows = result.labels.get("rows", [""] * value.shape[0])
+    columns = result.labels.get("columns", [str(j) for j in range(value.shape[1])])
+    table = Table(title=_title(result), title_justify="left")
+    table.add_column(result.labels.get("corner", ""), style="bold")
+    for column in columns:
+        table.add_column(str(column), justify="right")
+    for i, row in enumerate(rows):
+        cells = [
+            _cell(value[i, j], None if stderr is None else stderr[i, j])
+            for j in range(value.shape[1])
+        ]
+        table.add_row(str(row), *cells)
+    return table
+
+
+def render_result(result: Result, console: Console) -> None:
+    """Print one result: a table, and the closed form when there is one."""
+    if result.kind == "value":
+        console.print(f"[bold]line {result.line}[/bold]: {result.statement} = "
+                      f"{render_value(result)}")
+        return
+    console.print(result_table(result))
+    closed_form = result.estimate.info.get("closed_form")
+    if closed_form:
+        console.print(f"[dim]closed form:[/dim] {closed_form}")
+    for name in result.files:
+        console.print(f"[dim]wrote[/dim] {name}")
+    console.print()
+
+
+def render_value(result: Result) -> str:
+    """Return the plain text of a result's value, e.g. `2` for `1 + 1`."""
+    value = np.asarray(result.estimate.value, dtype=np.float64)
+    if value.ndim == 0:
+        number = float(value)
+        if number.is_integer() and abs(number) < 2**53:
+            return str(int(number))
+        return repr(number)
+    return np.array2string(value, precision=8, separator=", ")

@@ -1,0 +1,39 @@
+"""Files in the output folder: atomic writes that never leave the folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from nntk_lang.errors import ConfigError
+
+
+def path_inside(out_dir: Path, name: str) -> Path:
+    """Return `out_dir/name`, rejecting any name that would resolve outside it."""
+    root = out_dir.resolve()
+    target = (root / name).resolve()
+    if target != root and root not in target.parents:
+        raise ConfigError(
+            f"output file `{name}` would be written outside the output folder {root}"
+        )
+    return target
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole: a temporary file in the same folder, then rename.
+
+    A reader (or an interrupted run) sees either the old file or the new one, never a
+    partial write.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,380 @@
+"""Execute checked statements in order, holding the names they declare.
+
+The runtime reads syntax, asks `ir.lower.Scope` for lowered values, and hands
+requests to `dispatch`, which picks a backend. It never builds sympy or torch objects
+itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from rich.console import Console
+
+from nntk_lang import dispatch
+from nntk_lang.errors import Cancelled, NntkError, NoClosedForm, SpecError
+from nntk_lang.report.console import render_result
+from nntk_lang.report.json_out import ResultsFile
+from nntk_lang.report.progress import DelayedProgress
+from nntk_lang.results import Estimate, Result
+from nntk_lang.syntax import ast
+
+logger = logging.getLogger("nntk")
+
+
+@dataclass
+class RunOptions:
+    """Settings of a run that the command line sets.
+
+    Attributes:
+        out_dir: folder for results.json and figures; None writes nothing.
+        seed: default seed of requests that give no `seed=`.
+        samples: default sample count of requests that give no `samples=`.
+        device: "auto", "cpu" or "cuda".
+        dtype: evaluation dtype of Monte Carlo work ("float64" or "float32").
+        memory_bytes: memory budget for Monte Carlo chunks; None = from free memory.
+        symbolic_timeout: seconds of symbolic work per closed form.
+        cache_dir: closed-form cache; None = the default under XDG_CACHE_HOME.
+        quiet: no progress bars.
+        print_results: print a table per result on `console`.
+    """
+
+    out_dir: Path | None = None
+    seed: int | None = None
+    samples: int | None = None
+    device: str = "auto"
+    dtype: str = "float64"
+    memory_bytes: int | None = None
+    symbolic_timeout: float = 30.0
+    cache_dir: Path | None = None
+    quiet: bool = False
+    print_results: bool = True
+    max_samples: int = 10**8
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A declared kernel: `nntk(model, op, at=p, ...)` or `ntk(model, at=p, ...)`."""
+
+    name: str
+    kind: str
+    model: Any
+    operator: Any
+    theta: np.ndarray
+    request: dispatch.RequestOptions
+    width: float | None = None
+
+    def describe(self) -> str:
+        if self.kind == "ntk":
+            return f"classical NTK of {self.model.name}"
+        return f"NNTK of {self.model.name}"
+
+
+@dataclass
+class _Session:
+    results: list[Result] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    """Runs spec files or REPL input against one environment of names."""
+
+    def __init__(self, options: RunOptions | None = None, console: Console | None = None):
+        self.options = options or RunOptions()
+        self.console = console or Console()
+        self._cancel_event = threading.Event()
+        self._results_file: ResultsFile | None = None
+        self.reset()
+
+    # Session ---------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every name and result of the session."""
+        from nntk_lang.check import Checker
+        from nntk_lang.ir.lower import Scope
+
+        self.checker = Checker()
+        self.scope = Scope()
+        self.session = _Session()
+        self.scope.bind("ans", 0.0) if hasattr(self.scope, "bind") else None
+
+    def cancel(self) -> None:
+        """Ask the running computation to stop; it raises `Cancelled` within a chunk."""
+        self._cancel_event.set()
+
+    def _check_cancel(self) -> None:
+        if self._cancel_event.is_set():
+            self._cancel_event.clear()
+            raise Cancelled("computation cancelled")
+
+    def names(self) -> dict[str, str]:
+        """Return each name in scope with a short description of what it is."""
+        return self.scope.describe()
+
+    def accepted_source(self) -> str:
+        """Return the accepted statements of the session as spec text."""
+        return "".join(text if text.endswith("\n") else text + "\n"
+                       for text in self.session.accepted)
+
+    # Entry points ----------------------------------------------------------
+
+    def run_file(self, path: Path) -> list[Result]:
+        """Parse, check and run a spec file; write results.json when out_dir is set."""
+        from nntk_lang.syntax.parser import parse
+
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NntkError(f"cannot read spec file {path}: {exc}") from exc
+        program = parse(text, str(path))
+        if self.options.out_dir is not None:
+            self._results_file = ResultsFile(self.options.out_dir, str(path))
+            self._results_file.write()
+        return self._run_program(program)
+
+    def execute_text(self, text: str, path: str = "<repl>", first_line: int = 1) -> list[Result]:
+        """Parse, check and run `text` in the current session (the REPL's entry)."""
+        from nntk_lang.syntax.parser import parse
+
+        program = parse(text, path, first_line=first_line) if first_line != 1 else parse(text, path)
+        return self._run_program(program)
+
+    def _run_program(self, program: ast.Program) -> list[Result]:
+        checked = self.checker.check_program(program)
+        results: list[Result] = []
+        for statement, source in checked.statements:
+            results.extend(self._run_statement(statement, source))
+            if source is program:
+                self.session.accepted.append(source.text_of(statement.span))
+        return results
+
+    # Statements ------------------------------------------------------------
+
+    def _run_statement(self, statement: ast.Statement, source: ast.Program) -> list[Result]:
+        handler = getattr(self, f"_run_{type(statement).__name__}", None)
+        if handler is None:
+            raise SpecError(
+                f"`{_keyword_of(statement)}` statements are not supported yet",
+                statement.span,
+                hint="remove the statement; this version of nntk cannot run it",
+                source=source.source,
+            )
+        started = time.perf_counter()
+        try:
+            produced = handler(statement, source)
+        except NoClosedForm as exc:
+            raise SpecError(
+                f"no closed form for this request: {exc.reason}",
+                statement.span,
+                hint="use method=auto to fall back to Monte Carlo, or method=mc",
+                source=source.source,
+            ) from exc
+        if produced is None:
+            return []
+        results = produced if isinstance(produced, list) else [produced]
+        elapsed = time.perf_counter() - started
+        for result in results:
+            result.wall_time = result.wall_time or elapsed
+            self._publish(result)
+        return results
+
+    def _publish(self, result: Result) -> None:
+        self.session.results.append(result)
+        self.scope.bind("ans", result.estimate.value) if hasattr(self.scope, "bind") else None
+        if self._results_file is not None:
+            self._results_file.add(result)
+        if self.options.print_results:
+            render_result(result, self.console)
+
+    def _declare(self, statement, source) -> None:
+        self.scope.declare(statement)
+
+    _run_Let = _declare
+    _run_Def = _declare
+    _run_Target = _declare
+    _run_SymbolicModel = _declare
+    _run_OperatorDecl = _declare
+    _run_GridDecl = _declare
+
+    def _run_Import(self, statement, source) -> None:
+        # The checker has already inlined the imported statements.
+        return None
+
+    def _run_PointDecl(self, statement: ast.PointDecl, source) -> None:
+        if isinstance(statement.value, ast.PointLit):
+            self.scope.declare(statement)
+            return
+        raise SpecError(
+            f"`{statement.value.func}(...)` points are not supported yet",
+            statement.value.span,
+            hint="write the point as a literal, e.g. {w: 1.0, b: 0.1}",
+            source=source.source,
+        )
+
+    def _run_KernelDecl(self, statement: ast.KernelDecl, source) -> None:
+        call = statement.value
+        model = self.scope.model(_name_arg(call, 0))
+        theta = self._theta(model, call)
+        request = self._request_options(call)
+        operator = None
+        if call.func == "nntk":
+            operator = self.scope.operator(_name_arg(call, 1))
+        width_kw = call.keyword("width")
+        width = self.scope.number(width_kw.value) if width_kw else None
+        spec = KernelSpec(statement.name.name, call.func, model, operator, theta,
+                          request, width)
+        self.scope.bind(statement.name.name, spec)
+
+    def _run_Eval(self, statement: ast.Eval, source) -> Result:
+        value = statement.value
+        text = source.text_of(statement.span)
+        if isinstance(value, ast.Call) and value.func == "grad":
+            return self._grad(value, text, statement.span.line)
+        if isinstance(value, ast.Call) and isinstance(self.scope.get(value.func), KernelSpec):
+            return self._kernel_value(value, text, statement.span.line)
+        number = self.scope.number(value)
+        return Result(text, statement.span.line, "value",
+                      Estimate(value=np.asarray(number, dtype=np.float64), method="exact"))
+
+    # Requests --------------------------------------------------------------
+
+    def _context(self, description: str) -> tuple[dispatch.BackendContext, DelayedProgress]:
+        progress = DelayedProgress(self.console, description,
+                                   enabled=not self.options.quiet)
+        context = dispatch.BackendContext(
+            device=self.options.device,
+            dtype=self.options.dtype,
+            memory_bytes=self.options.memory_bytes,
+            symbolic_timeout=self.options.symbolic_timeout,
+            cache_dir=self.options.cache_dir,
+            progress=progress,
+            cancel=self._check_cancel,
+            max_samples=self.options.max_samples,
+        )
+        return context, progress
+
+    def _request_options(self, call: ast.Call, base: dispatch.RequestOptions | None = None
+                         ) -> dispatch.RequestOptions:
+        request = base or dispatch.RequestOptions(
+            samples=self.options.samples or dispatch.RequestOptions.samples,
+            seed=self.options.seed if self.options.seed is not None else 0,
+        )
+        changes: dict[str, Any] = {}
+        for name in ("samples", "seed"):
+            keyword = call.keyword(name)
+            if keyword is not None:
+                changes[name] = int(self.scope.number(keyword.value))
+        for name in ("method", "sampler", "estimator"):
+            keyword = call.keyword(name)
+            if keyword is not None:
+                changes[name] = _word(keyword.value)
+        keyword = call.keyword("baseline")
+        if keyword is not None:
+            changes["baseline"] = _word(keyword.value) == "true"
+        return replace(request, **changes)
+
+    def _theta(self, model, call: ast.Call) -> np.ndarray:
+        point = self.scope.point(_name_of(call.keyword("at").value))
+        return np.array([point[symbol.name] for symbol in model.params], dtype=np.float64)
+
+    def _grad(self, call: ast.Call, text: str, line: int) -> Result:
+        model = self.scope.model(_name_arg(call, 0))
+        operator = self.scope.operator(_name_arg(call, 1))
+        theta = self._theta(model, call)
+        xs, rows = self._inputs_from_keywords(model, call)
+        request = self._request_options(call)
+        context, progress = self._context(f"grad {model.name}")
+        try:
+            estimate = dispatch.gradient(model, operator, theta, xs, request, context)
+        finally:
+            progress.close()
+        _fill_provenance(estimate, request)
+        labels = {"rows": rows, "columns": [f"∂/∂{p.name}" for p in model.params],
+                  "corner": ", ".join(s.name for s in model.inputs)}
+        return Result(text, line, "grad", estimate, labels)
+
+    def _inputs_from_keywords(self, model, call: ast.Call) -> tuple[np.ndarray, list[str]]:
+        columns = []
+        for symbol in model.inputs:
+            keyword = call.keyword(symbol.name)
+            columns.append(np.atleast_1d(self.scope.grid_value(keyword.value)).astype(float))
+        if not columns:
+            return np.zeros((1, 0)), [""]
+        length = max(len(column) for column in columns)
+        columns = [np.broadcast_to(column, (length,)) for column in columns]
+        xs = np.stack(columns, axis=1)
+        rows = [", ".join(format(v, "g") for v in row) for row in xs]
+        return xs, rows
+
+    def _kernel_points(self, expr: ast.Expr, n_inputs: int) -> np.ndarray:
+        values = np.asarray(self.scope.grid_value(expr), dtype=np.float64)
+        if n_inputs <= 1:
+            return values.reshape(-1, n_inputs if n_inputs else 0) if n_inputs else np.zeros((1, 0))
+        return values.reshape(-1, n_inputs)
+
+    def _kernel_value(self, call: ast.Call, text: str, line: int) -> Result:
+        spec: KernelSpec = self.scope.get(call.func)
+        request = self._request_options(call, base=spec.request)
+        n_in = spec.model.n_inputs
+        x1 = self._kernel_points(call.args[0], n_in)
+        x2 = self._kernel_points(call.args[1], n_in)
+        estimate = self.evaluate_kernel(spec, x1, x2, request)
+        labels = {"rows": [_row_label(r) for r in x1],
+                  "columns": [_row_label(r) for r in x2], "corner": "x \\ x'"}
+        return Result(text, line, "kernel", estimate, labels)
+
+    def evaluate_kernel(self, spec: KernelSpec, x1: np.ndarray, x2: np.ndarray,
+                        request: dispatch.RequestOptions | None = None) -> Estimate:
+        """Evaluate a declared kernel on two sets of inputs."""
+        request = request or spec.request
+        context, progress = self._context(f"kernel {spec.name}")
+        try:
+            if spec.kind == "ntk":
+                estimate = dispatch.classical_ntk(spec.model, spec.theta, x1, x2,
+                                                  request, context)
+            else:
+                estimate = dispatch.kernel(spec.model, spec.operator, spec.theta, x1, x2,
+                                           request, context)
+        finally:
+            progress.close()
+        _fill_provenance(estimate, request)
+        return estimate
+
+
+def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> None:
+    if estimate.method == "mc":
+        estimate.samples = estimate.samples or request.samples
+        estimate.seed = request.seed if estimate.seed is None else estimate.seed
+
+
+def _row_label(row: np.ndarray) -> str:
+    return ", ".join(format(float(v), "g") for v in row)
+
+
+def _keyword_of(statement) -> str:
+    return type(statement).__name__.lower()
+
+
+def _name_of(expr: ast.Expr) -> str:
+    assert isinstance(expr, ast.Name), "the checker guarantees a name here"
+    return expr.id
+
+
+def _name_arg(call: ast.Call, index: int) -> str:
+    return _name_of(call.args[index])
+
+
+def _word(expr: ast.Expr) -> str:
+    """Return an enum-like keyword value (`method=mc`, `baseline=true`) as text."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.String):
+        return expr.value
+    raise TypeError(f"expected a word, got {type(expr).__name__}")
