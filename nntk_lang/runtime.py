@@ -243,6 +243,66 @@ class Runtime:
         return Result(text, statement.span.line, "value",
                       Estimate(value=np.asarray(number, dtype=np.float64), method="exact"))
 
+    def _run_Compare(self, statement: ast.Compare, source) -> Result:
+        from nntk_lang.compare import compare
+        from nntk_lang.report.figures import convergence_figure, save_figure
+
+        text = source.text_of(statement.span)
+        subject = statement.subject
+        grid = np.asarray(self.scope.grid_value(statement.grid), dtype=np.float64)
+        if isinstance(subject, ast.Name):
+            spec: KernelSpec = self.scope.get(subject.id)
+            request = self._request_options(statement.options, base=spec.request)
+            xs = grid.reshape(len(grid), -1) if spec.model.n_inputs else np.zeros((1, 0))
+            evaluate = lambda req: self.evaluate_kernel(spec, xs, xs, req)  # noqa: E731
+            labels = {"rows": [_row_label(r) for r in xs],
+                      "columns": [_row_label(r) for r in xs], "corner": "x \\ x'"}
+            kind = "kernel"
+        else:
+            model = self.scope.model(_name_arg(subject, 0))
+            operator = self.scope.operator(_name_arg(subject, 1))
+            theta = self._theta(model, subject)
+            request = self._request_options(statement.options,
+                                            base=self._request_options(subject))
+            xs = grid.reshape(len(grid), -1)
+
+            def evaluate(req):
+                context, progress = self._context(f"compare {model.name}")
+                try:
+                    return dispatch.gradient(model, operator, theta, xs, req, context)
+                finally:
+                    progress.close()
+
+            labels = {"rows": [_row_label(r) for r in xs],
+                      "columns": [f"∂/∂{p.name}" for p in model.params], "corner": "x"}
+            kind = "grad"
+        exact = evaluate(replace(request, method="analytic"))
+        comparison = compare(
+            exact.value,
+            lambda count: evaluate(replace(request, method="mc", samples=count)),
+            request.samples,
+        )
+        sampled = comparison.sampled
+        _fill_provenance(sampled, request)
+        sampled.info.update({
+            "exact": exact.value, "z": comparison.z,
+            "relative_error": comparison.relative_error,
+            "closed_form": exact.info.get("closed_form", ""),
+            "latex": exact.info.get("latex", ""),
+            "ladder": [list(rung) for rung in comparison.ladder],
+            "subject": kind,
+        })
+        result = Result(text, statement.span.line, "compare", sampled, labels,
+                        table=comparison.summary())
+        if self.options.out_dir is not None:
+            from nntk_lang.report.files import path_inside
+
+            name = f"compare_line{statement.span.line}.png"
+            figure = convergence_figure(comparison.ladder, f"Monte Carlo against closed form: {text}")
+            save_figure(figure, path_inside(self.options.out_dir, name))
+            result.files.append(name)
+        return result
+
     # Requests --------------------------------------------------------------
 
     def _context(self, description: str) -> tuple[dispatch.BackendContext, DelayedProgress]:
@@ -260,22 +320,26 @@ class Runtime:
         )
         return context, progress
 
-    def _request_options(self, call: ast.Call, base: dispatch.RequestOptions | None = None
+    def _request_options(self, keywords, base: dispatch.RequestOptions | None = None
                          ) -> dispatch.RequestOptions:
+        """Read `samples=`, `seed=`, `method=`, ... from keywords over `base`."""
+        if isinstance(keywords, ast.Call):
+            keywords = keywords.kwargs
+        by_name = {keyword.name: keyword for keyword in keywords}
         request = base or dispatch.RequestOptions(
             samples=self.options.samples or dispatch.RequestOptions.samples,
             seed=self.options.seed if self.options.seed is not None else 0,
         )
         changes: dict[str, Any] = {}
         for name in ("samples", "seed"):
-            keyword = call.keyword(name)
+            keyword = by_name.get(name)
             if keyword is not None:
                 changes[name] = int(self.scope.number(keyword.value))
         for name in ("method", "sampler", "estimator"):
-            keyword = call.keyword(name)
+            keyword = by_name.get(name)
             if keyword is not None:
                 changes[name] = _word(keyword.value)
-        keyword = call.keyword("baseline")
+        keyword = by_name.get("baseline")
         if keyword is not None:
             changes["baseline"] = _word(keyword.value) == "true"
         return replace(request, **changes)

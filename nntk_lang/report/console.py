@@ -60,8 +60,52 @@ def result_table(result: Result) -> Table:
     return table
 
 
+_MAX_COMPARE_ROWS = 12
+
+
+def compare_table(result: Result) -> Table:
+    """Build the table of a comparison: one row per entry, worst |z| first when cut."""
+    estimate = result.estimate
+    exact = np.asarray(estimate.info["exact"], dtype=np.float64)
+    sampled = np.asarray(estimate.value, dtype=np.float64)
+    stderr = np.asarray(estimate.stderr, dtype=np.float64)
+    z = np.asarray(estimate.info["z"], dtype=np.float64)
+    relative = np.asarray(estimate.info["relative_error"], dtype=np.float64)
+    rows = result.labels.get("rows", [])
+    columns = result.labels.get("columns", [])
+    entries = list(np.ndindex(exact.shape))
+    if len(entries) > _MAX_COMPARE_ROWS:
+        entries.sort(key=lambda index: -abs(z[index]) if np.isfinite(z[index]) else -np.inf)
+        entries = entries[:_MAX_COMPARE_ROWS]
+    table = Table(title=_title(result), title_justify="left")
+    for name in ("entry", "analytic", "Monte Carlo", "z", "rel. error"):
+        table.add_column(name, justify="right" if name != "entry" else "left")
+    for index in entries:
+        i, j = index if len(index) == 2 else (index[0], 0)
+        label = f"{rows[i] if i < len(rows) else i} | {columns[j] if j < len(columns) else j}"
+        table.add_row(label, format_number(exact[index], 10),
+                      _cell(sampled[index], stderr[index]),
+                      f"{z[index]:+.2f}", format_number(relative[index], 2))
+    summary = result.table
+    table.caption = (
+        f"{summary['entries']} entries"
+        + (f" (the {len(entries)} with the largest |z| shown)"
+           if len(entries) < summary["entries"] else "")
+        + f"; max |z| = {summary['max_abs_z']:.2f}; "
+        f"within 2 s.e.: {summary['within_2_stderr']:.0%}; "
+        f"within 3 s.e.: {summary['within_3_stderr']:.0%}"
+    )
+    return table
+
+
 def render_result(result: Result, console: Console) -> None:
     """Print one result: a table, and the closed form when there is one."""
+    if result.kind == "compare":
+        console.print(compare_table(result))
+        for name in result.files:
+            console.print(f"[dim]wrote[/dim] {name}")
+        console.print()
+        return
     if result.kind == "value":
         console.print(f"[bold]line {result.line}[/bold]: {result.statement} = "
                       f"{render_value(result)}")
