@@ -195,3 +195,16 @@ def classical_gradient(
     from nntk_lang.montecarlo.classical import classical_gradient as autodiff_gradient
 
     return autodiff_gradient(model, theta, xs)
+
+
+def evaluate_target(target, xs: np.ndarray) -> np.ndarray:
+    """Evaluate a target y(x) at each row of `xs` (through the torch lowering)."""
+    import torch
+
+    from nntk_lang.montecarlo.torch_lowering import compile_model
+
+    model = SymbolicModelIR(target.name, target.inputs, (), target.expr)
+    compiled = compile_model(model)
+    inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64).reshape(len(xs), -1))
+    values = compiled(inputs, torch.zeros((1, 0), dtype=torch.float64))
+    return values[:, 0].detach().cpu().numpy().astype(np.float64)

@@ -303,6 +303,83 @@ class Runtime:
             result.files.append(name)
         return result
 
+    def _run_Fit(self, statement: ast.Fit, source) -> Result:
+        from nntk_lang.regression import kernel_regression, mse
+        from nntk_lang.report.figures import fit_figure
+
+        text = source.text_of(statement.span)
+        target = self.scope.target(statement.target.id)
+        n_in = max(len(target.inputs), 1)
+        x_train = np.asarray(self.scope.grid_value(statement.train), float).reshape(-1, n_in)
+        x_test = np.asarray(self.scope.grid_value(statement.test), float).reshape(-1, n_in)
+        numbers = {k.name: self.scope.number(k.value) for k in statement.options
+                   if k.name in ("ridge", "time", "lr")}
+        y_train = dispatch.evaluate_target(target, x_train)
+        y_test = dispatch.evaluate_target(target, x_test)
+        union = np.concatenate([x_train, x_test])
+        n_train = len(x_train)
+        rows, values, predictions, details = [], [], {}, {}
+        for name in statement.kernels:
+            spec: KernelSpec = self.scope.get(name.id)
+            request = self._request_options(statement.options, base=spec.request)
+            gram = self.evaluate_kernel(spec, union, union, request)
+            matrix = np.asarray(gram.value, float)
+            fit = kernel_regression(
+                matrix[:n_train, :n_train], matrix[n_train:, :n_train], y_train,
+                ridge=numbers.get("ridge", 0.0), time=numbers.get("time"),
+                lr=numbers.get("lr", 1.0),
+            )
+            rows.append(name.id)
+            values.append([mse(fit.train_prediction, y_train),
+                           mse(fit.test_prediction, y_test)])
+            predictions[name.id] = fit.test_prediction
+            details[name.id] = {
+                "method": gram.method, "samples": gram.samples, "seed": gram.seed,
+                "estimator": gram.estimator,
+                "dropped_eigenvalues": fit.dropped_eigenvalues,
+                "eigenvalue_cutoff": fit.cutoff, "min_eigenvalue": fit.min_eigenvalue,
+                "test_prediction": fit.test_prediction,
+            }
+        estimate = Estimate(value=np.array(values), method="exact",
+                            estimator="kernel regression", info={"kernels": details})
+        result = Result(text, statement.span.line, "fit", estimate,
+                        {"rows": rows, "columns": ["train MSE", "test MSE"],
+                         "corner": "kernel"})
+        if self.options.out_dir is not None:
+            from nntk_lang.report.figures import save_figure
+            from nntk_lang.report.files import path_inside
+
+            file_name = f"fit_line{statement.span.line}_{statement.target.id}.png"
+            figure = fit_figure(x_test[:, 0], y_test, x_train[:, 0], y_train,
+                                predictions, x_test[:, 0],
+                                f"Kernel regression of {statement.target.id}: "
+                                f"{n_train} training points")
+            save_figure(figure, path_inside(self.options.out_dir, file_name))
+            result.files.append(file_name)
+        return result
+
+    def _run_Plot(self, statement: ast.Plot, source) -> Result:
+        from nntk_lang.report.figures import kernel_figure, save_figure
+        from nntk_lang.report.files import path_inside
+
+        text = source.text_of(statement.span)
+        spec: KernelSpec = self.scope.get(statement.subject.id)
+        request = self._request_options(statement.options, base=spec.request)
+        xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
+        estimate = self.evaluate_kernel(spec, xs, xs, request)
+        labels = {"rows": [_row_label(r) for r in xs],
+                  "columns": [_row_label(r) for r in xs], "corner": "x \\ x'"}
+        result = Result(text, statement.span.line, "plot", estimate, labels)
+        if self.options.out_dir is not None:
+            n = len(xs)
+            slices = sorted({0, n // 4, n // 2, (3 * n) // 4})
+            file_name = f"plot_line{statement.span.line}_{spec.name}.png"
+            figure = kernel_figure(xs[:, 0], np.asarray(estimate.value, float),
+                                   f"{spec.describe()} ({estimate.method})", slices)
+            save_figure(figure, path_inside(self.options.out_dir, file_name))
+            result.files.append(file_name)
+        return result
+
     # Requests --------------------------------------------------------------
 
     def _context(self, description: str) -> tuple[dispatch.BackendContext, DelayedProgress]:

@@ -46,3 +46,47 @@ def convergence_figure(ladder: list[tuple[int, float, float]], title: str):
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     return figure
+
+
+def fit_figure(
+    x_dense: np.ndarray,
+    y_dense: np.ndarray,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    x_test: np.ndarray,
+    title: str,
+):
+    """Plot the target, the training points and each kernel's prediction."""
+    figure, axes = plt.subplots(figsize=(7.2, 4.6))
+    axes.plot(x_dense, y_dense, color="black", linewidth=2.2, label="target")
+    axes.plot(x_train, y_train, "o", color="black", markersize=5, label="training points",
+              zorder=5)
+    for name, prediction in predictions.items():
+        axes.plot(x_test, prediction, linewidth=1.5, label=name)
+    axes.set_xlabel("x")
+    axes.set_ylabel("f(x)")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=9)
+    return figure
+
+
+def kernel_figure(xs: np.ndarray, values: np.ndarray, title: str, slices: list[int]):
+    """Plot a kernel matrix as a heatmap beside slices K(x, x0) for a few x0."""
+    figure, (heat, lines) = plt.subplots(1, 2, figsize=(11, 4.4))
+    extent = (xs[0], xs[-1], xs[-1], xs[0])
+    image = heat.imshow(values, extent=extent, cmap="viridis", aspect="auto")
+    figure.colorbar(image, ax=heat, label="K(x, x')")
+    heat.set_xlabel("x'")
+    heat.set_ylabel("x")
+    heat.set_title("K(x, x')")
+    for index in slices:
+        lines.plot(xs, values[:, index], label=f"x0 = {xs[index]:.3g}")
+    lines.set_xlabel("x")
+    lines.set_ylabel("K(x, x0)")
+    lines.set_title("slices K(x, x0)")
+    lines.grid(True, alpha=0.3)
+    lines.legend(fontsize=9)
+    figure.suptitle(title)
+    return figure
