@@ -106,9 +106,14 @@ def _report(error: NntkError) -> int:
 
 
 def command_check(args: argparse.Namespace, err: Console) -> int:
-    from nntk_lang.check import check_file
+    from nntk_lang.check import check
+    from nntk_lang.syntax.parser import parse
 
-    checked = check_file(args.file)
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NntkError(f"cannot read spec file {args.file}: {exc}") from exc
+    checked = check(parse(text, str(args.file)))
     print(f"{args.file}: ok ({len(checked.statements)} statements)")
     return EXIT_OK
 

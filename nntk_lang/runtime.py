@@ -96,13 +96,12 @@ class Runtime:
 
     def reset(self) -> None:
         """Forget every name and result of the session."""
-        from nntk_lang.check import Checker
+        from nntk_lang.check import Checker, Limits
         from nntk_lang.ir.lower import Scope
 
-        self.checker = Checker()
+        self.checker = Checker(Limits(max_samples=self.options.max_samples))
         self.scope = Scope()
         self.session = _Session()
-        self.scope.bind("ans", 0.0) if hasattr(self.scope, "bind") else None
 
     def cancel(self) -> None:
         """Ask the running computation to stop; it raises `Cancelled` within a chunk."""
@@ -115,7 +114,13 @@ class Runtime:
 
     def names(self) -> dict[str, str]:
         """Return each name in scope with a short description of what it is."""
-        return self.scope.describe()
+        described = {}
+        for name, symbol in self.checker.symbols.items():
+            detail = ""
+            if symbol.inputs or symbol.params:
+                detail = f"({', '.join(symbol.inputs)}; {', '.join(symbol.params)})"
+            described[name] = f"{symbol.kind} {name}{detail}"
+        return described
 
     def accepted_source(self) -> str:
         """Return the accepted statements of the session as spec text."""
@@ -143,16 +148,17 @@ class Runtime:
         """Parse, check and run `text` in the current session (the REPL's entry)."""
         from nntk_lang.syntax.parser import parse
 
-        program = parse(text, path, first_line=first_line) if first_line != 1 else parse(text, path)
+        # Blank lines in front make spans count the session's lines, not the chunk's.
+        program = parse("\n" * (first_line - 1) + text, path)
         return self._run_program(program)
 
     def _run_program(self, program: ast.Program) -> list[Result]:
-        checked = self.checker.check_program(program)
+        checked = self.checker.check_statements(program)
         results: list[Result] = []
-        for statement, source in checked.statements:
-            results.extend(self._run_statement(statement, source))
-            if source is program:
-                self.session.accepted.append(source.text_of(statement.span))
+        for item in checked.statements:
+            results.extend(self._run_statement(item.statement, item.program))
+            if item.program is program:
+                self.session.accepted.append(program.text_of(item.statement.span))
         return results
 
     # Statements ------------------------------------------------------------
@@ -187,7 +193,6 @@ class Runtime:
 
     def _publish(self, result: Result) -> None:
         self.session.results.append(result)
-        self.scope.bind("ans", result.estimate.value) if hasattr(self.scope, "bind") else None
         if self._results_file is not None:
             self._results_file.add(result)
         if self.options.print_results:
@@ -445,7 +450,7 @@ class Runtime:
         columns = []
         for symbol in model.inputs:
             keyword = call.keyword(symbol.name)
-            columns.append(np.atleast_1d(self.scope.grid_value(keyword.value)).astype(float))
+            columns.append(self._points(keyword.value))
         if not columns:
             return np.zeros((1, 0)), [""]
         length = max(len(column) for column in columns)
@@ -454,8 +459,18 @@ class Runtime:
         rows = [", ".join(format(v, "g") for v in row) for row in xs]
         return xs, rows
 
+    def _points(self, expr: ast.Expr) -> np.ndarray:
+        """Return a number, a list, `linspace(...)` or a grid name as a 1-D array."""
+        is_grid = isinstance(expr, ast.ListLit) or (
+            isinstance(expr, ast.Call) and expr.func == "linspace"
+        ) or (isinstance(expr, ast.Name) and isinstance(self.scope.get(expr.id), np.ndarray)
+              if isinstance(expr, ast.Name) and expr.id in self.scope else False)
+        if is_grid:
+            return np.atleast_1d(np.asarray(self.scope.grid_value(expr), dtype=np.float64))
+        return np.array([self.scope.number(expr)], dtype=np.float64)
+
     def _kernel_points(self, expr: ast.Expr, n_inputs: int) -> np.ndarray:
-        values = np.asarray(self.scope.grid_value(expr), dtype=np.float64)
+        values = self._points(expr)
         if n_inputs <= 1:
             return values.reshape(-1, n_inputs if n_inputs else 0) if n_inputs else np.zeros((1, 0))
         return values.reshape(-1, n_inputs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nntk_lang.results import Result
@@ -24,7 +25,7 @@ def _cell(value: float, stderr: float | None) -> str:
 
 def _title(result: Result) -> str:
     estimate = result.estimate
-    parts = [f"line {result.line}: {result.statement}"]
+    parts = [f"[bold]line {result.line}:[/bold] {escape(result.statement)}"]
     details = [estimate.method]
     if estimate.samples is not None:
         details.append(f"{estimate.samples} samples, seed {estimate.seed}")
@@ -47,7 +48,7 @@ def result_table(result: Result) -> Table:
         stderr = np.asarray(estimate.stderr, dtype=np.float64).reshape(value.shape)
     rows = result.labels.get("rows", [""] * value.shape[0])
     columns = result.labels.get("columns", [str(j) for j in range(value.shape[1])])
-    table = Table(title=_title(result), title_justify="left")
+    table = Table()
     table.add_column(result.labels.get("corner", ""), style="bold")
     for column in columns:
         table.add_column(str(column), justify="right")
@@ -77,7 +78,7 @@ def compare_table(result: Result) -> Table:
     if len(entries) > _MAX_COMPARE_ROWS:
         entries.sort(key=lambda index: -abs(z[index]) if np.isfinite(z[index]) else -np.inf)
         entries = entries[:_MAX_COMPARE_ROWS]
-    table = Table(title=_title(result), title_justify="left")
+    table = Table()
     for name in ("entry", "analytic", "Monte Carlo", "z", "rel. error"):
         table.add_column(name, justify="right" if name != "entry" else "left")
     for index in entries:
@@ -100,6 +101,8 @@ def compare_table(result: Result) -> Table:
 
 def render_result(result: Result, console: Console) -> None:
     """Print one result: a table, and the closed form when there is one."""
+    if result.kind != "value":
+        console.print(_title(result))
     if result.kind == "compare":
         console.print(compare_table(result))
         for name in result.files:
@@ -107,13 +110,13 @@ def render_result(result: Result, console: Console) -> None:
         console.print()
         return
     if result.kind == "value":
-        console.print(f"[bold]line {result.line}[/bold]: {result.statement} = "
+        console.print(f"[bold]line {result.line}:[/bold] {escape(result.statement)} = "
                       f"{render_value(result)}")
         return
     console.print(result_table(result))
     closed_form = result.estimate.info.get("closed_form")
     if closed_form:
-        console.print(f"[dim]closed form:[/dim] {closed_form}")
+        console.print("[dim]closed form:[/dim]", escape(closed_form))
     for name in result.files:
         console.print(f"[dim]wrote[/dim] {name}")
     console.print()
