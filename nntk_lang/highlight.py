@@ -39,7 +39,7 @@ STATEMENT_KEYWORDS: tuple[str, ...] = (
     "train",
     "plot",
 )
-"""Keywords that open a statement; any other input line is an expression."""
+"""Keywords that open a statement. Any other input line is an expression."""
 
 CLAUSE_KEYWORDS: tuple[str, ...] = ("on", "with", "test", "at", "using")
 """Keywords inside `compare`, `fit`, `train` and `plot` statements."""
@@ -62,8 +62,8 @@ LANGUAGE_FUNCTIONS: tuple[str, ...] = (
 )
 """Calls that build kernels, operators, models, points and grids.
 
-NOTE: this list follows the language draft in the design notes; keep it in step
-with the grammar and the checker when they add calls.
+NOTE: this list follows the language draft, because the grammar did not exist
+yet. Keep it in step with the grammar and the checker.
 """
 
 CONSTANT_NAMES: tuple[str, ...] = tuple(CONSTANTS) + ("inf",)

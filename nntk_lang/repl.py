@@ -97,7 +97,7 @@ class Repl:
         self._worker.shutdown(wait=True)
 
     def handle(self, text: str) -> bool:
-        """Run one input, a command or statements; return False if it failed."""
+        """Run one input, a command or statements, and return False if it failed."""
         first_line = self.next_line
         self.transcript.extend(text.split("\n"))
         if text.lstrip().startswith(":"):
@@ -145,7 +145,7 @@ class Repl:
         return mapped_errors
 
     def run_cancellable(self, function: Callable[..., _T], *args: Any) -> _T:
-        """Call `function` in the worker thread; Ctrl-C asks the runtime to cancel.
+        """Call `function` in the worker thread; Ctrl-C makes the runtime cancel it.
 
         The worker raises `Cancelled` when it stops, which propagates from here.
         """
@@ -188,7 +188,7 @@ class Repl:
         console.file.flush()
 
     def print_note(self, text: str) -> None:
-        """Print a status message on a terminal; piped mode prints only results."""
+        """Print a status message on a terminal, but not in piped mode."""
         if not self.plain:
             self.console.print(Text(text, style="dim"))
 
@@ -208,16 +208,14 @@ class Repl:
         command = commands.get(name)
         if command is None:
             raise CommandError(
-                f"unknown command `{name}`; `:help commands` lists the commands"
+                f"unknown command `{name}`. `:help commands` lists the commands"
             )
         command(argument)
 
     def _help(self, topic: str) -> None:
         text = help_text(topic)
         if text is None:
-            raise CommandError(
-                f"no help for `{topic}`; try `:help` for the list of topics"
-            )
+            raise CommandError(f"no help topic `{topic}`. `:help` lists the topics")
         self.console.print(Text(text), soft_wrap=True)
 
     def _load(self, argument: str) -> None:
@@ -250,7 +248,7 @@ class Repl:
         try:
             write_atomic(path, self.runtime.accepted_source())
         except OSError as error:
-            raise CommandError(f"could not write {path}: {error.strerror}") from None
+            raise CommandError(f"failed to write {path}: {error.strerror}") from None
         self.print_note(f"saved the session to {path}")
 
     def _quit(self, argument: str) -> None:
@@ -270,7 +268,7 @@ def _copy_error(error: _E) -> _E:
 
 def _required_path(command: str, argument: str) -> Path:
     if not argument:
-        raise CommandError(f"missing file name; usage: {command} FILE")
+        raise CommandError(f"missing file name. Usage: {command} FILE")
     return Path(argument).expanduser()
 
 
@@ -297,8 +295,8 @@ def write_atomic(path: Path, text: str) -> None:
 def history_path(environ: dict[str, str] | None = None) -> Path:
     """Return the history file: `$XDG_STATE_HOME/nntk/history`.
 
-    Without XDG_STATE_HOME, or with a relative one (which the XDG base directory
-    specification says to ignore), the state folder is `~/.local/state`.
+    Without XDG_STATE_HOME, or with a relative one (the XDG Base Directory
+    Specification requires ignoring it), the state folder is `~/.local/state`.
     """
     environ = dict(os.environ) if environ is None else environ
     state = environ.get("XDG_STATE_HOME", "")
@@ -324,7 +322,7 @@ def open_history(path: Path, error_console: Console) -> History:
 
 
 def run_interactive(repl: Repl, session: PromptSession[str]) -> int:
-    """Read and run inputs from a prompt until `:quit` or Ctrl-D; return 0."""
+    """Read and run inputs from a prompt until `:quit` or Ctrl-D, then return 0."""
     while not repl.quit_requested:
         try:
             text = session.prompt()
@@ -332,12 +330,16 @@ def run_interactive(repl: Repl, session: PromptSession[str]) -> int:
             continue
         except EOFError:
             break
-        repl.handle(text)
+        try:
+            repl.handle(text)
+        except KeyboardInterrupt:
+            # Ctrl-C outside a computation, e.g. while a result prints.
+            repl.print_error("interrupted")
     return 0
 
 
 def run_piped(repl: Repl, stream: TextIO) -> int:
-    """Run inputs read from a non-terminal stream; return 1 at the first error."""
+    """Run inputs from a non-terminal stream, and return 1 at the first error."""
     from nntk_lang.repl_input import needs_more_input
 
     pending: list[str] = []
@@ -391,7 +393,7 @@ def main_repl(
     runtime: ReplRuntime | None = None,
     stdin: TextIO | None = None,
 ) -> int:
-    """Run the REPL on the process's terminal or standard streams; return the status.
+    """Run the REPL on the terminal or the standard streams; return the exit status.
 
     Args:
         options: run options for a new runtime; ignored when `runtime` is given.
@@ -438,7 +440,7 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse command-line flags and run the REPL; `python -m nntk_lang.repl`."""
+    """Parse the flags of `python -m nntk_lang.repl` and run the REPL."""
     from nntk_lang.runtime import RunOptions
 
     arguments = _parse_arguments(argv)

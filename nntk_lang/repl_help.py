@@ -77,6 +77,6 @@ def help_text(topic: str = "") -> str | None:
 
 
 def help_topics() -> list[str]:
-    """Return every topic that `help_text` knows, for completion."""
+    """Return every topic that `help_text` accepts, for completion."""
     topics = ["commands", "statements", "builtins", "operators"]
     return topics + list(STATEMENTS) + list(BUILTINS) + [c[1:] for c in COMMANDS]

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import repl_fakes
 from prompt_toolkit.application import create_app_session
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -35,6 +37,7 @@ from nntk_lang.repl import (
     run_piped,
     write_atomic,
 )
+from nntk_lang.repl_complete import NntkCompleter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).resolve().parent / "repl_driver.py"
@@ -230,12 +233,12 @@ def test_saved_session_loads_again(piped: Captured, tmp_path: Path) -> None:
 def test_save_into_missing_folder_fails(piped: Captured, tmp_path: Path) -> None:
     target = tmp_path / "missing" / "session.nntk"
     assert piped.piped(f"let a = 1\n:save {target}\n") == 1
-    assert f"could not write {target}" in piped.err.getvalue()
+    assert f"failed to write {target}" in piped.err.getvalue()
 
 
 def test_save_without_file_name_fails(piped: Captured) -> None:
     assert piped.piped(":save\n") == 1
-    assert "usage: :save FILE" in piped.err.getvalue()
+    assert "Usage: :save FILE" in piped.err.getvalue()
 
 
 def test_load_missing_file_fails(piped: Captured, tmp_path: Path) -> None:
@@ -261,7 +264,7 @@ def test_help_topics(interactive: Captured) -> None:
 
 def test_help_unknown_topic_fails(interactive: Captured) -> None:
     assert not interactive.repl.handle(":help nothing_like_this")
-    assert "no help for `nothing_like_this`" in interactive.err.getvalue()
+    assert "no help topic `nothing_like_this`" in interactive.err.getvalue()
 
 
 def test_write_atomic_replaces_file(tmp_path: Path) -> None:
@@ -414,7 +417,7 @@ class Terminal:
             os.environ,
             XDG_STATE_HOME=str(tmp_path / "state"),
             TERM="xterm",
-            # The test reads the output but never answers cursor position requests.
+            # The test reads the output but never replies to cursor position requests.
             PROMPT_TOOLKIT_NO_CPR="1",
         )
         self.process = subprocess.Popen(
@@ -475,3 +478,74 @@ def test_pty_session(tmp_path: Path) -> None:
             terminal.process.wait()
     history = tmp_path / "state" / "nntk" / "history"
     assert "+a * 6" in history.read_text()
+
+
+# Completion --------------------------------------------------------------
+
+
+def completions(text: str, names: dict[str, str] | None = None) -> list[str]:
+    completer = NntkCompleter(lambda: names or {})
+    document = Document(text)
+    return [
+        completion.text
+        for completion in completer.get_completions(document, CompleteEvent())
+    ]
+
+
+def test_complete_names_in_scope() -> None:
+    names = {"neuron": "model neuron(x; w, b)", "net": "model net = mlp(...)"}
+    assert completions("eval ne", names)[:2] == ["neuron", "net"]
+
+
+def test_complete_keywords_and_builtins() -> None:
+    assert "kernel" in completions("ker")
+    assert "relu" in completions("eval re")
+    assert "linspace" in completions("grid xs = lin")
+    assert "ans" in completions("an")
+
+
+def test_complete_only_matching_words() -> None:
+    found = completions("eval tan")
+    assert found == ["tanh"]
+    assert completions("eval 1 + ") == []
+
+
+def test_complete_commands_and_help_topics() -> None:
+    assert completions(":lo") == [":load"]
+    assert completions(":help bui") == ["builtins"]
+    assert "relu" in completions(":help rel")
+
+
+def test_complete_paths_after_load(tmp_path: Path) -> None:
+    (tmp_path / "study.nntk").write_text("let a = 1\n")
+    assert completions(f":load {tmp_path}/stu") == ["dy.nntk"]
+
+
+def test_tab_completes_at_prompt(interactive: Captured, tmp_path: Path) -> None:
+    assert interactive.repl.handle("let neuronal = 3")
+    with (
+        create_pipe_input() as pipe_input,
+        create_app_session(input=pipe_input, output=DummyOutput()),
+    ):
+        session = make_prompt_session(
+            interactive.repl,
+            FileHistory(str(tmp_path / "history")),
+            input=pipe_input,
+            output=DummyOutput(),
+        )
+
+        def type_keys() -> None:
+            # Completion runs in the background, so wait for it before Enter.
+            pipe_input.send_text("neuro\t")
+            deadline = time.monotonic() + 10
+            while session.default_buffer.text != "neuronal":
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            pipe_input.send_text(" * 2\r")
+
+        typist = threading.Thread(target=type_keys)
+        typist.start()
+        text = session.prompt()
+        typist.join()
+    assert text == "neuronal * 2"
