@@ -193,8 +193,8 @@ class Repl:
             self.console.print(Text(text, style="dim"))
 
     def _run_command(self, line: str) -> None:
-        name, _, argument = line.partition(" ")
-        argument = argument.strip()
+        name, *rest = line.split(maxsplit=1)
+        argument = rest[0].strip() if rest else ""
         commands: dict[str, Callable[[str], None]] = {
             ":help": self._help,
             ":load": self._load,
@@ -441,9 +441,9 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags of `python -m nntk_lang.repl` and run the REPL."""
+    arguments = _parse_arguments(argv)
     from nntk_lang.runtime import RunOptions
 
-    arguments = _parse_arguments(argv)
     options = RunOptions(
         out_dir=arguments.out,
         seed=arguments.seed,

@@ -549,3 +549,24 @@ def test_tab_completes_at_prompt(interactive: Captured, tmp_path: Path) -> None:
         text = session.prompt()
         typist.join()
     assert text == "neuronal * 2"
+
+
+def test_module_help_lists_flags() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "nntk_lang.repl", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    assert completed.returncode == 0
+    for flag in ["--out", "--seed", "--samples", "--device"]:
+        assert flag in completed.stdout
+
+
+def test_command_argument_after_tab(piped: Captured, tmp_path: Path) -> None:
+    spec = tmp_path / "one.nntk"
+    spec.write_text("let a = 5\n")
+    assert piped.piped(f":load\t{spec}\na\n") == 0
+    assert piped.out.getvalue() == "5\n"
