@@ -62,8 +62,8 @@ LANGUAGE_FUNCTIONS: tuple[str, ...] = (
 )
 """Calls that build kernels, operators, models, points and grids.
 
-NOTE: this list follows the language draft, because the grammar did not exist
-yet. Keep it in step with the grammar and the checker.
+NOTE: taken from the language draft, not from the grammar. A call that the grammar
+adds later is lexed as a plain name until it is listed here.
 """
 
 CONSTANT_NAMES: tuple[str, ...] = tuple(CONSTANTS) + ("inf",)
