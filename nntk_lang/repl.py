@@ -156,7 +156,10 @@ class Repl:
             except TimeoutError:
                 continue
             except KeyboardInterrupt:
-                self.runtime.cancel()
+                # A request that arrives after the work finished would otherwise
+                # linger until the runtime clears it.
+                if not future.done():
+                    self.runtime.cancel()
                 if not self.plain:
                     self.error_console.print("cancelling…", style="yellow")
 
