@@ -88,9 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, help="the .nntk spec to check")
 
     repl = commands.add_parser("repl", help="interactive nntk")
-    repl.add_argument("--seed", type=_seed, default=None)
-    repl.add_argument("--samples", type=_positive_int, default=None)
-    repl.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    repl.add_argument("--out", type=Path, default=None,
+                      help="output folder for figures of compare, fit and plot")
+    repl.add_argument("--seed", type=_seed, default=None,
+                      help="seed of requests that give no seed= (default 0)")
+    repl.add_argument("--samples", type=_positive_int, default=None,
+                      help="Monte Carlo samples of requests that give no samples=")
+    repl.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                      help="torch device for Monte Carlo work")
     return parser
 
 
@@ -142,8 +147,13 @@ def command_run(args: argparse.Namespace, err: Console) -> int:
 
 def command_repl(args: argparse.Namespace, err: Console) -> int:
     from nntk_lang.repl import main_repl
+    from nntk_lang.runtime import RunOptions
 
-    return main_repl(args)
+    options = RunOptions(
+        out_dir=args.out, seed=args.seed, samples=args.samples, device=args.device,
+        quiet=True, print_results=False,
+    )
+    return main_repl(options)
 
 
 def main(argv: list[str] | None = None) -> int:

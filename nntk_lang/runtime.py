@@ -103,6 +103,16 @@ class Runtime:
         self.scope = Scope()
         self.session = _Session()
 
+    def set_ans(self, estimate: Estimate) -> None:
+        """Bind `ans` to the last result: a number as a `let`, a vector as a grid."""
+        value = np.asarray(estimate.value, dtype=np.float64)
+        if value.ndim == 0:
+            self.scope.bind_let("ans", float(value))
+            self.checker.declare_builtin_name("ans", "let")
+        elif value.ndim == 1:
+            self.scope.bind("ans", value)
+            self.checker.declare_builtin_name("ans", "grid")
+
     def cancel(self) -> None:
         """Ask the running computation to stop; it raises `Cancelled` within a chunk."""
         self._cancel_event.set()
@@ -153,6 +163,8 @@ class Runtime:
         return self._run_program(program)
 
     def _run_program(self, program: ast.Program) -> list[Result]:
+        # A cancel request that arrived after the previous statement ended is stale.
+        self._cancel_event.clear()
         checked = self.checker.check_statements(program)
         results: list[Result] = []
         for item in checked.statements:
