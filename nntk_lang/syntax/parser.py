@@ -8,8 +8,8 @@ hint lists, in words, what the parser expected.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
