@@ -102,13 +102,14 @@ class RequestChecker(CallChecker):
 
     def kernel_call(self, call: ast.Call, kernel: Symbol) -> None:
         """Check `K(x1, x2, ...)` for a declared kernel `K`."""
-        bound = self.bind(call, KERNEL_CALL)
+        signature = dataclasses.replace(KERNEL_CALL, name=kernel.name)
+        bound = self.bind(call, signature)
         n_inputs = len(kernel.inputs) if kernel.inputs else None
         for name in ("x1", "x2"):
             if name in bound:
                 self.input_value(bound[name], n_inputs)
         options = {k: v for k, v in bound.items() if k not in ("x1", "x2")}
-        self.arguments(call, KERNEL_CALL, options)
+        self.arguments(call, signature, options)
 
     def point_fits(self, expr: ast.Expr, point: object, model: Symbol) -> None:
         """Report a point that does not give exactly the parameters of `model`."""
