@@ -221,6 +221,8 @@ class CallChecker:
         if param.kind is Kind.POINT and isinstance(expr, ast.PointLit):
             self.point_literal(expr)
             return expr
+        if param.kind is Kind.POINT and is_call and expr.func in ("init", "load"):
+            return self._point_call(expr)
         if not isinstance(expr, ast.Name):
             self._wrong(func, param, expr)
             return None
@@ -238,6 +240,16 @@ class CallChecker:
             )
             return None
         return symbol
+
+    def _point_call(self, call: ast.Call) -> Symbol | None:
+        """Check an inline `init(net)` or `load(path)`; return it as a symbol."""
+        values = self.call(call)
+        if values is None:
+            return None
+        net = values.get("net")
+        source = net.name if isinstance(net, Symbol) else "load"
+        text = self.context.program.text_of(call.span)
+        return Symbol(text, "point", call.span, self.context.program, source=source)
 
     def _activation(self, func: str, param: Parameter, expr: ast.Expr) -> object:
         if isinstance(expr, ast.Name):

@@ -163,7 +163,7 @@ class ExpressionChecker:
                 call.kwargs[0].span,
                 f"pass its {arity} argument(s) by position",
             )
-        if len(call.args) != arity:
+        elif len(call.args) != arity:
             self.context.error(
                 f"`{call.func}` takes {arity} argument(s), got {len(call.args)}",
                 call.func_span,
