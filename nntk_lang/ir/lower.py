@@ -63,12 +63,17 @@ def literal_value(number: ast.Number) -> sympy.Rational:
 
 
 def _check_power(base: sympy.Expr, exponent: sympy.Expr) -> None:
-    # An exact power of two numbers can need gigabytes (10^10^10); estimate its
+    # An exact power of two numbers can need gigabytes (10^10^10, or
+    # 1.0000001^10^12 whose numerator and denominator both grow); estimate its
     # size in bits before sympy computes it.
-    if not (base.is_Rational and exponent.is_Rational) or base in (0, 1, -1):
+    if not (base.is_number and exponent.is_number) or base in (0, 1, -1):
         return
-    magnitude = abs(base)
-    bits = abs(float(exponent)) * abs(math.log2(magnitude.p) - math.log2(magnitude.q))
+    if base.is_Rational:
+        bits_per_power = math.log2(abs(base.p)) + math.log2(base.q)
+    else:
+        # Irrational bases such as sqrt(3) may evaluate to exact integer powers.
+        bits_per_power = 1 + abs(math.log2(abs(complex(base.evalf()))))
+    bits = abs(complex(exponent.evalf())) * bits_per_power
     if bits > MAX_EXACT_POWER_BITS:
         raise ResourceLimitError(
             f"`{base}^{exponent}` is too large to compute exactly "
