@@ -632,3 +632,11 @@ def test_checker_reports_duplicates_across_calls():
         checker.check_statements(parse("let a = 2", "<repl>"))
     message = info.value.errors[0].message
     assert message == "`a` is already declared on line 1 of <repl>"
+
+
+def test_inlining_depth_cap():
+    defs = ["def f0(t) = t"] + [
+        f"def f{i}(t) = f{i - 1}(t + 1) * 2" for i in range(1, 400)
+    ]
+    message = error_of("\n".join(defs) + "\neval f399(1)")[2]
+    assert message == "expression nests too deeply when its defs are inlined"

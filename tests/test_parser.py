@@ -488,3 +488,15 @@ def test_rendered_error_has_caret():
 
 def test_parser_is_built_once():
     assert _lark() is _lark()
+
+
+def test_deep_nesting_is_an_error():
+    error = syntax_error("let a = 1\neval " + "-" * 1000 + "1")
+    assert error.message == "expression nested too deeply (more than 200 levels)"
+    assert error.span.line == 2
+
+
+def test_long_flat_list_is_not_nesting():
+    items = ", ".join(f"-{i}" for i in range(5000))
+    (grid,) = parse(f"grid xs = [{items}]", "f").statements
+    assert len(grid.value.items) == 5000

@@ -109,7 +109,13 @@ class ExpressionBuilder:
             LoweringError: the tree holds a name or form that is not an expression.
         """
         self._nodes = 0
-        return self._build(expr, env)
+        try:
+            return self._build(expr, env)
+        except RecursionError:
+            # Each def inlined inside another nests its body one level deeper.
+            raise ResourceLimitError(
+                "expression nests too deeply when its defs are inlined"
+            ) from None
 
     def _build(self, expr: ast.Expr, env: Mapping[str, sympy.Expr]) -> sympy.Expr:
         self._nodes += 1

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -87,6 +87,7 @@ def parse(text: str, path: str) -> ast.Program:
         tree = parser.parse(text)
     except UnexpectedInput as error:
         raise _syntax_error(error, text, path) from None
+    _check_nesting(tree, text, path)
     try:
         statements = _ToAst(path, text).transform(tree)
     except VisitError as error:
@@ -94,6 +95,26 @@ def parse(text: str, path: str) -> ast.Program:
             raise error.orig_exc from None
         raise
     return ast.Program(path=path, source=text, statements=tuple(statements))
+
+
+MAX_NESTING = 200
+"""Cap on the depth of the syntax tree, so that recursive passes stay in bounds."""
+
+
+def _check_nesting(tree: Tree, text: str, path: str) -> None:
+    """Raise a SpecError if the tree is deeper than `MAX_NESTING`."""
+    depth: dict[int, int] = {}
+    # iter_subtrees yields children before their parents, without recursion.
+    for subtree in tree.iter_subtrees():
+        children = (depth[id(c)] for c in subtree.children if isinstance(c, Tree))
+        depth[id(subtree)] = 1 + max(children, default=0)
+        if depth[id(subtree)] > MAX_NESTING:
+            raise SpecError(
+                f"expression nested too deeply (more than {MAX_NESTING} levels)",
+                _span_of(path, subtree.meta),
+                hint="split it into several `let` or `def` statements",
+                source=text,
+            )
 
 
 # Building the syntax tree ---------------------------------------------------
