@@ -160,7 +160,7 @@ _BASELINE = Parameter(
     "baseline",
     Kind.BOOLEAN,
     True,
-    doc="subtract f(θ) from f(θ+z); the estimate keeps its mean either way",
+    doc="subtract f(θ) from each f(θ+z), as the operator's definition does",
 )
 _ESTIMATOR = Parameter(
     "estimator",
@@ -188,8 +188,13 @@ _WIDTH = Parameter(
     None,
     doc="hidden width of a network; `inf` takes the infinite-width limit",
 )
-_MODEL = Parameter("model", Kind.MODEL, positional=True)
-_OPERATOR = Parameter("op", Kind.OPERATOR, positional=True)
+_MODEL = Parameter("model", Kind.MODEL, positional=True, doc="the model f(x; θ)")
+_OPERATOR = Parameter(
+    "op", Kind.OPERATOR, positional=True, doc="a declared or inline operator"
+)
+_KERNEL = Parameter(
+    "kernel", Kind.KERNEL_SHAPE, positional=True, doc="the distribution ρ of z"
+)
 
 
 def _table(*signatures: Signature) -> dict[str, Signature]:
@@ -199,20 +204,20 @@ def _table(*signatures: Signature) -> dict[str, Signature]:
 SIGNATURES: dict[str, Signature] = _table(
     Signature(
         "gaussian",
-        (Parameter("gamma", Kind.POSITIVE, positional=True),),
+        (Parameter("gamma", Kind.POSITIVE, positional=True, doc="scale γ"),),
         "kernel shape",
         doc="ρ(z) ∝ exp(−‖z‖²/γ²), that is z ~ N(0, γ²/2 I)",
     ),
     Signature(
         "ball",
-        (Parameter("delta", Kind.POSITIVE, positional=True),),
+        (Parameter("delta", Kind.POSITIVE, positional=True, doc="radius δ"),),
         "kernel shape",
-        doc="z uniform on the ball ‖z‖ ≤ δ",
+        doc="Uniform z on the ball ‖z‖ ≤ δ",
     ),
     Signature(
         "nonlocal",
         (
-            Parameter("kernel", Kind.KERNEL_SHAPE, positional=True),
+            _KERNEL,
             Parameter(
                 "normalize",
                 Kind.CHOICE,
@@ -223,19 +228,27 @@ SIGNATURES: dict[str, Signature] = _table(
             _BLOCKS,
         ),
         "operator",
-        doc="the nonlocal gradient G",
+        doc="The nonlocal gradient G f(θ) = c ∫ (f(θ+z) − f(θ)) z/‖z‖² ρ(z) dz",
     ),
     Signature(
         "smoothing",
-        (Parameter("sigma", Kind.POSITIVE, positional=True), _BLOCKS),
+        (
+            Parameter("sigma", Kind.POSITIVE, positional=True, doc="smoothing scale σ"),
+            _BLOCKS,
+        ),
         "operator",
         doc="S f(θ) = σ⁻¹ E[f(θ + σu) u], the gradient of f smoothed by N(0, σ²I)",
     ),
     Signature(
         "attention",
         (
-            Parameter("kernel", Kind.KERNEL_SHAPE, positional=True),
-            Parameter("score", Kind.SCORE, "output"),
+            _KERNEL,
+            Parameter(
+                "score",
+                Kind.SCORE,
+                "output",
+                doc="`output` scores −df², `distance` scores −dist²",
+            ),
             Parameter("tau", Kind.POSITIVE, 1.0, doc="softmax temperature"),
         ),
         "operator",
@@ -244,12 +257,12 @@ SIGNATURES: dict[str, Signature] = _table(
     Signature(
         "linspace",
         (
-            Parameter("a", Kind.NUMBER, positional=True),
-            Parameter("b", Kind.NUMBER, positional=True),
-            Parameter("n", Kind.COUNT, positional=True),
+            Parameter("a", Kind.NUMBER, positional=True, doc="first point"),
+            Parameter("b", Kind.NUMBER, positional=True, doc="last point"),
+            Parameter("n", Kind.COUNT, positional=True, doc="number of points"),
         ),
         "grid",
-        doc="n evenly spaced points from a to b, both included",
+        doc="Evenly spaced points from a to b, both included",
     ),
     Signature(
         "nntk",
@@ -277,13 +290,13 @@ SIGNATURES: dict[str, Signature] = _table(
         (_MODEL, _OPERATOR, _AT, *_request_options(), _SAMPLER, _BASELINE),
         "value",
         input_keywords=True,
-        doc="op f(x; θ) at one input, given as keywords named after the inputs",
+        doc="The operator applied to f at one input, given by keywords named after the inputs",
     ),
     Signature(
         "mlp",
         (
             Parameter("in", Kind.COUNT, 1, doc="input dimension"),
-            Parameter("width", Kind.WIDTH, doc="hidden width"),
+            Parameter("width", Kind.COUNT, doc="hidden width"),
             Parameter("depth", Kind.COUNT, 1, doc="number of hidden layers"),
             Parameter("act", Kind.ACTIVATION, "relu", doc="activation"),
             Parameter("out", Kind.COUNT, 1, doc="output dimension"),
@@ -299,34 +312,34 @@ SIGNATURES: dict[str, Signature] = _table(
             Parameter("bias", Kind.BOOLEAN, True, doc="whether layers have biases"),
         ),
         "network",
-        doc="a fully connected network",
+        doc="A fully connected network",
     ),
     Signature(
         "init",
         (
-            Parameter("net", Kind.NETWORK, positional=True),
+            Parameter("net", Kind.NETWORK, positional=True, doc="the network"),
             Parameter("seed", Kind.SEED, 0, doc="seed of the initialisation"),
         ),
         "point",
-        doc="a random initialisation of a network's parameters",
+        doc="A random initialisation of a network's parameters",
     ),
     Signature(
         "load",
-        (Parameter("path", Kind.STRING, positional=True),),
+        (Parameter("path", Kind.STRING, positional=True, doc="the .npz file"),),
         "point",
-        doc="parameters from an .npz file, relative to the spec's folder",
+        doc="Parameters from an .npz file, relative to the spec's folder",
     ),
 )
 
 KERNEL_CALL = Signature(
     "K",
     (
-        Parameter("x1", Kind.INPUT, positional=True),
-        Parameter("x2", Kind.INPUT, positional=True),
+        Parameter("x1", Kind.INPUT, positional=True, doc="first input"),
+        Parameter("x2", Kind.INPUT, positional=True, doc="second input"),
         *_request_options(),
     ),
     "value",
-    doc="one kernel value K(x1, x2) of a declared kernel",
+    doc="One value K(x1, x2) of a declared kernel",
 )
 
 OPTIONS: dict[str, Signature] = _table(
@@ -334,9 +347,14 @@ OPTIONS: dict[str, Signature] = _table(
         "compare",
         (*_request_options(), _SAMPLER, _ESTIMATOR),
         "options",
-        doc="closed form against Monte Carlo on a grid",
+        doc="Options of `compare`: closed form against Monte Carlo on a grid",
     ),
-    Signature("plot", _request_options(), "options", doc="a kernel or target plot"),
+    Signature(
+        "plot",
+        _request_options(),
+        "options",
+        doc="Options of `plot`: a kernel or target on a grid",
+    ),
     Signature(
         "fit",
         (
@@ -351,7 +369,7 @@ OPTIONS: dict[str, Signature] = _table(
             *_request_options(),
         ),
         "options",
-        doc="kernel regression of a target with each kernel",
+        doc="Options of `fit`: kernel regression of a target with each kernel",
     ),
     Signature(
         "train",
@@ -362,8 +380,38 @@ OPTIONS: dict[str, Signature] = _table(
             _SAMPLER,
         ),
         "options",
-        doc="gradient descent with the operator in place of the gradient",
+        doc="Options of `train`: gradient descent with the operator in place of ∇θ",
     ),
 )
 
 REQUEST_NAMES = frozenset({"nntk", "ntk", "grad"})
+
+
+def _default_text(param: Parameter) -> str:
+    if param.required:
+        return "required"
+    if param.default is None:
+        return "none"
+    if isinstance(param.default, bool):
+        return "`true`" if param.default else "`false`"
+    return f"`{param.default}`"
+
+
+def reference_tables() -> str:
+    """Return the Markdown tables of every signature, for docs/language.md."""
+    sections = []
+    for signature in (*SIGNATURES.values(), KERNEL_CALL, *OPTIONS.values()):
+        rows = [
+            f"### `{signature.name}`",
+            "",
+            signature.doc + ".",
+            "",
+            "| parameter | value | default | meaning |",
+            "|---|---|---|---|",
+        ]
+        rows += [
+            f"| `{p.name}` | {p.describe()} | {_default_text(p)} | {p.doc} |"
+            for p in signature.params
+        ]
+        sections.append("\n".join(rows))
+    return "\n\n".join(sections)
