@@ -1,6 +1,6 @@
 """Check a parsed program: names, arity, argument ranges, imports.
 
-`check` reports every error of a file at once as `SpecErrors`; each error points
+`check` reports every error of a file at once as `SpecErrors`. Each error points
 at the offending token, names the value in backticks and gives a hint. A
 `Checker` keeps its symbol table between calls, so the REPL can check one input
 at a time against what earlier inputs declared.

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 
 class Kind(enum.Enum):
-    """What an argument must be; the value is the phrase error messages use."""
+    """The kind of value an argument must be; each value is the phrase that
+    error messages use."""
 
     NUMBER = "a number"
     POSITIVE = "a positive number"
@@ -60,8 +61,9 @@ class Parameter:
     Attributes:
         name: the parameter name; keyword arguments use it.
         kind: what the argument must be.
-        default: the value when the argument is absent; `REQUIRED` if it must be
-            given, None if its absence has a meaning of its own (see `doc`).
+        default: the value when the argument is absent. `REQUIRED` marks an
+            argument that must be given, and None an argument whose absence has
+            a meaning of its own, which `doc` explains.
         choices: the allowed names for `Kind.CHOICE`.
         positional: whether it may also be passed by position (in table order).
         doc: one line for the language reference and hints.

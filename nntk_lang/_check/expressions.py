@@ -171,7 +171,8 @@ class ExpressionChecker:
             )
 
     def _callee_arity(self, call: ast.Call, local, defining) -> int | None:
-        """Return the arity of an arithmetic callee, or report why it is none."""
+        """Return the arity of an arithmetic callee; report an error and return None
+        if the name cannot be called here."""
         context = self.context
         name = call.func
         if name in local:

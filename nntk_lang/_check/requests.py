@@ -30,7 +30,14 @@ class RequestChecker(CallChecker):
         model = values.get("model")
         if not isinstance(model, Symbol):
             return None
-        width_inf = self._check_width(call, bound, values, model)
+        width_inf = self._check_width(bound, values, model)
+        self._check_point(call, bound, values, model, width_inf)
+        if signature.input_keywords:
+            self._check_inputs(call, bound, model)
+        return model
+
+    def _check_point(self, call, bound, values, model: Symbol, width_inf: bool):
+        """Report a missing, needless or unfitting `at=` point."""
         if "at" in bound and width_inf:
             self.context.error(
                 "`at=` has no meaning with `width=inf`",
@@ -47,9 +54,6 @@ class RequestChecker(CallChecker):
                 "pass the parameter point as `at=p`, or `width=inf` for the "
                 "infinite-width limit of a network",
             )
-        if signature.input_keywords:
-            self._check_inputs(call, bound, model)
-        return model
 
     def _first_model(self, call: ast.Call) -> Symbol | None:
         first = call.args[0] if call.args else None
@@ -60,7 +64,7 @@ class RequestChecker(CallChecker):
 
     def _drop_parameter_keywords(self, call: ast.Call, model: Symbol) -> ast.Call:
         """Report keywords that set a model parameter, and drop them."""
-        kept = []
+        remaining = []
         for keyword in call.kwargs:
             if keyword.name in model.params:
                 self.context.error(
@@ -71,10 +75,10 @@ class RequestChecker(CallChecker):
                     f"of `{model.name}` are {_listed(model.inputs)}",
                 )
             else:
-                kept.append(keyword)
-        return dataclasses.replace(call, kwargs=tuple(kept))
+                remaining.append(keyword)
+        return dataclasses.replace(call, kwargs=tuple(remaining))
 
-    def _check_width(self, call, bound, values, model: Symbol) -> bool:
+    def _check_width(self, bound, values, model: Symbol) -> bool:
         """Report `width=` on a symbolic model; return whether width is inf."""
         if "width" not in bound:
             return False

@@ -63,9 +63,9 @@ def literal_value(number: ast.Number) -> sympy.Rational:
 
 
 def _check_power(base: sympy.Expr, exponent: sympy.Expr) -> None:
-    # An exact power of two numbers can need gigabytes (10^10^10, or
-    # 1.0000001^10^12 whose numerator and denominator both grow); estimate its
-    # size in bits before sympy computes it.
+    # An exact power of two numbers can need gigabytes, as 10^10^10 does. So can
+    # 1.0000001^10^12, because its numerator and denominator both grow. Estimate
+    # the size in bits before sympy computes it.
     if not (base.is_number and exponent.is_number) or base in (0, 1, -1):
         return
     if base.is_Rational:
@@ -106,7 +106,8 @@ class ExpressionBuilder:
 
         Raises:
             ResourceLimitError: inlining or exact arithmetic exceeds a cap.
-            LoweringError: the tree holds a name or form that is not an expression.
+            LoweringError: the tree contains a name or form that is not an
+                expression.
         """
         self._nodes = 0
         try:
@@ -173,7 +174,7 @@ class ExpressionBuilder:
         definition = self._function(call.func)
         if definition is None:
             raise LoweringError(f"`{call.func}` is not a function")
-        # The body sees only its own parameters, never the caller's locals.
+        # The body is built with its own parameters only, never the caller's locals.
         return self._build(definition.body, dict(zip(definition.params, args)))
 
 
