@@ -640,3 +640,24 @@ def test_inlining_depth_cap():
     ]
     message = error_of("\n".join(defs) + "\neval f399(1)")[2]
     assert message == "expression nests too deeply when its defs are inlined"
+
+
+def test_model_body_division_by_zero():
+    line, column, message, hint = error_of("model m(x; w) = w*x / (1 - 1)")
+    assert (line, column) == (1, 17)
+    assert (
+        message
+        == "`w*x / (1 - 1)` is undefined or infinite (it evaluates to `zoo*w*x`)"
+    )
+    assert hint == "check for division by zero and log of zero"
+
+
+def test_target_body_exact_power_cap():
+    message = error_of("target y(x) = x + 3^(10^8)")[2]
+    assert message.startswith("`3^100000000` is too large to compute exactly")
+
+
+def test_calling_a_model_is_an_error():
+    line, column, message, hint = error_of("model m(x; w) = w*x\neval m(1)")
+    assert (line, column, message) == (2, 6, "`m` is a symbolic model, not a function")
+    assert hint == "only builtins, defs and targets can be called"

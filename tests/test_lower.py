@@ -319,3 +319,13 @@ def test_exact_power_cap_other_bases(text: str):
 def test_small_exact_powers_are_computed():
     assert expression_of(Scope(), "sqrt(2)^10") == 32
     assert expression_of(Scope(), "0.5^-10") == 1024
+
+
+def test_activation_of_builtin_and_def():
+    scope = scope_of("import activations")
+    relu = scope.activation("relu")
+    assert relu(x) == Relu(x)
+    sigmoid = scope.activation("sigmoid")
+    assert float(sigmoid(sympy.Rational(3, 10))) == pytest.approx(
+        1 / (1 + math.exp(-0.3)), rel=1e-14
+    )

@@ -12,6 +12,7 @@ from nntk_lang._check.context import FileContext
 from nntk_lang.errors import ResourceLimitError
 from nntk_lang.ir.lower import ExpressionBuilder, FunctionDef
 from nntk_lang.ir.primitives import BUILTINS, CONSTANTS
+from nntk_lang.ir.symbolic import real_symbol
 from nntk_lang.signatures import REQUEST_NAMES, SIGNATURES
 from nntk_lang.syntax import ast
 
@@ -206,7 +207,7 @@ class ExpressionChecker:
             context.error(
                 f"`{name}` is {symbol.phrase}, not a function",
                 call.func_span,
-                _misuse_hint(symbol.kind, name),
+                "only builtins, defs and targets can be called",
             )
         elif name in SIGNATURES:
             context.error(
@@ -219,6 +220,35 @@ class ExpressionChecker:
             functions = [*BUILTINS, *context.names_of_kind(*_FUNCTION_KINDS)]
             context.undefined(name, call.func_span, functions, what="function")
         return None
+
+    def body(
+        self,
+        expr: ast.Expr,
+        local: Mapping[str, str],
+        defining: str,
+    ) -> None:
+        """Check the body of a def, target or model, then build it symbolically.
+
+        Building catches what only appears once defs are inlined: exact powers
+        or expressions beyond the caps, and division by zero (sympy's `zoo`).
+        """
+        if not self.arithmetic(expr, local, defining):
+            return
+        symbols = {name: real_symbol(name) for name in local}
+        try:
+            value = self.builder.build(expr, symbols)
+        except _Unevaluated:
+            return
+        except ResourceLimitError as error:
+            self.context.error(str(error), expr.span, "simplify the expression")
+            return
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            self.context.error(
+                f"`{self.context.program.text_of(expr.span)}` is undefined or "
+                f"infinite (it evaluates to `{value}`)",
+                expr.span,
+                "check for division by zero and log of zero",
+            )
 
     # Constants
 

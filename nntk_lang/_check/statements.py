@@ -57,6 +57,8 @@ class StatementChecker:
         name = statement.name.name
         self._unique(statement.params, "argument")
         roles = {ident.name: f"an argument of `{name}`" for ident in statement.params}
+        # A def is built where it is called, so that the caps on inlining apply
+        # to each use rather than to every def of a long chain.
         self.expressions.arithmetic(statement.body, roles, defining=name)
         params = tuple(ident.name for ident in statement.params)
         self._symbol(statement.name, "def", params=params, body=statement.body)
@@ -65,7 +67,7 @@ class StatementChecker:
         name = statement.name.name
         self._unique(statement.inputs, "input")
         roles = {ident.name: f"an input of `{name}`" for ident in statement.inputs}
-        self.expressions.arithmetic(statement.body, roles, defining=name)
+        self.expressions.body(statement.body, roles, defining=name)
         inputs = tuple(ident.name for ident in statement.inputs)
         self._symbol(statement.name, "target", inputs=inputs, body=statement.body)
 
@@ -80,7 +82,7 @@ class StatementChecker:
             )
         roles = {ident.name: "an input" for ident in statement.inputs}
         roles.update({ident.name: "a parameter" for ident in statement.params})
-        self.expressions.arithmetic(statement.body, roles, defining=name)
+        self.expressions.body(statement.body, roles, defining=name)
         self._symbol(
             statement.name,
             "model",

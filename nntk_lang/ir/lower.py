@@ -335,6 +335,17 @@ class Scope:
             return np.linspace(start, stop, int(self.number(bound["n"])))
         raise LoweringError(f"{type(expr).__name__} at {expr.span} is not a grid")
 
+    def activation(self, name: str) -> sympy.Lambda:
+        """Return a one-argument builtin or def, such as `act=` names, as a Lambda."""
+        argument = real_symbol("t")
+        if name in BUILTINS:
+            return sympy.Lambda(argument, BUILTINS[name].build(argument))
+        definition = self._functions.get(name)
+        if definition is None or len(definition.params) != 1:
+            raise LoweringError(f"`{name}` is not a one-argument builtin or def")
+        body = self._builder.build(definition.body, {definition.params[0]: argument})
+        return sympy.Lambda(argument, body)
+
     def point_value(self, point: ast.PointLit) -> dict[str, float]:
         """Return a point literal as parameter name to value."""
         return {entry.name: self.number(entry.value) for entry in point.entries}
