@@ -73,7 +73,8 @@ class Checker:
         errors: list[SpecError] = []
         statements: list[CheckedStatement] = []
         root = _file_key(program.path)
-        self._check_file(program, errors, statements, [root] if root else [])
+        stack = [root] if root else []
+        self._check_file(program, errors, statements, stack, imported=False)
         if errors:
             self.symbols, self._imported = saved
             raise SpecErrors(errors)
@@ -85,8 +86,9 @@ class Checker:
         errors: list[SpecError],
         out: list[CheckedStatement],
         stack: list[Path],
+        imported: bool,
     ) -> None:
-        context = FileContext(program, self.symbols, errors)
+        context = FileContext(program, self.symbols, errors, imported)
         checker = StatementChecker(
             context, self.limits.max_samples, self.limits.max_grid
         )
@@ -130,11 +132,11 @@ class Checker:
             )
             return
         try:
-            imported = parse(text, str(path))
+            module = parse(text, str(path))
         except SpecError as error:
             errors.append(error)
             return
-        self._check_file(imported, errors, out, [*stack, path])
+        self._check_file(module, errors, out, [*stack, path], imported=True)
 
     def _resolve(self, statement: ast.Import, context: FileContext) -> Path | None:
         folder = Path(context.program.path).parent

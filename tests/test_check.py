@@ -661,3 +661,81 @@ def test_calling_a_model_is_an_error():
     line, column, message, hint = error_of("model m(x; w) = w*x\neval m(1)")
     assert (line, column, message) == (2, 6, "`m` is a symbolic model, not a function")
     assert hint == "only builtins, defs and targets can be called"
+
+
+# Shadowing imported names
+
+
+def test_declaration_shadows_imported_name():
+    checked = check_text(
+        "import activations\ndef sawtooth(t) = t - floor(t + 1/2)\neval sawtooth(0.7)"
+    )
+    assert checked.symbols["sawtooth"].program.path == "spec.nntk"
+
+
+def test_shadowing_keeps_earlier_bodies():
+    # `triangle` was declared with the stdlib `sawtooth`; a later `sawtooth` of
+    # two arguments must not change it.
+    checked = check_text(
+        "import activations\ndef sawtooth(t, u) = t + u\nlet v = triangle(0.25)"
+    )
+    assert checked.symbols["v"].value == 0
+
+
+def test_duplicate_inside_imported_file(tmp_path: Path):
+    write(tmp_path, "lib.nntk", "let a = 1\nlet a = 2")
+    main = write(tmp_path, "main.nntk", 'import "lib.nntk"')
+    with pytest.raises(SpecErrors) as info:
+        check_file(main)
+    (error,) = info.value.errors
+    assert (
+        str(error) == f"{tmp_path / 'lib.nntk'}:2:5: `a` is already declared on line 1"
+    )
+
+
+def test_later_import_shadows_earlier_import(tmp_path: Path):
+    write(tmp_path, "one.nntk", "let a = 1")
+    write(tmp_path, "two.nntk", "let a = 2")
+    main = write(
+        tmp_path, "main.nntk", 'import "one.nntk"\nimport "two.nntk"\nlet b = a'
+    )
+    assert check_file(main).symbols["b"].value == 2
+
+
+DESIGN_DRAFT = """\
+import activations                      # stdlib/activations.nntk, then the spec's own folder
+let gamma = 0.5
+def sawtooth(t) = t - floor(t + 1/2)
+target saw(x) = sawtooth(3*x)
+model neuron(x; w, b) = sign(w*x + b)   # inputs before ';', parameters after
+model net = mlp(in=1, width=512, depth=1, act=relu, out=1, param=ntk)
+operator G = nonlocal(gaussian(gamma))
+operator S = smoothing(sigma=0.1)
+operator A = attention(gaussian(0.5), score=output, tau=1.0)
+point p0 = {w: 1.0, b: 0.1}
+point q0 = init(net, seed=0)
+grid xs = linspace(-1, 1, 101)
+kernel K  = nntk(neuron, G, at=p0)
+kernel K0 = ntk(neuron, at=p0)          # classical NTK, by autodiff
+kernel Ki = nntk(net, S, width=inf)     # infinite-width limit
+
+eval grad(neuron, S, at=p0, x=0.3)
+eval K(0.3, -0.5)
+compare K on xs with samples=100000, seed=0
+fit saw with K, K0 on linspace(-1, 1, 32) test linspace(-1, 1, 201)
+train net on saw at q0 using G with steps=2000, lr=0.05, samples=256, seed=0
+plot K on xs
+"""
+
+
+def test_design_draft_checks():
+    checked = check_text(DESIGN_DRAFT)
+    own = [item for item in checked.statements if item.program.path == "spec.nntk"]
+    assert len(own) == 20
+
+
+def test_reference_example_checks():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text()
+    example = text.split("```\n", 2)[1]
+    assert example.startswith("import activations")
+    check_text(example)

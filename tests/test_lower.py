@@ -329,3 +329,9 @@ def test_activation_of_builtin_and_def():
     assert float(sigmoid(sympy.Rational(3, 10))) == pytest.approx(
         1 / (1 + math.exp(-0.3)), rel=1e-14
     )
+
+
+def test_shadowing_keeps_earlier_bodies():
+    scope = scope_of("import activations\ndef sawtooth(t) = 2*t")
+    assert expression_of(scope, "sawtooth(0.25)") == sympy.Rational(1, 2)
+    assert expression_of(scope, "triangle(0.25)") == 0

@@ -45,6 +45,10 @@ class Symbol:
         source: for a kernel, its model; for a point from `init`, its network;
             for a point from `load`, "load".
         entries: the entries of a point literal.
+        environment: for a def or target, the symbols visible at its
+            declaration, which its body keeps when a later name shadows one.
+        imported: whether a file reached by `import` declared it; the
+            importing file may declare the name again, which shadows it.
     """
 
     name: str
@@ -57,6 +61,8 @@ class Symbol:
     body: ast.Expr | None = None
     source: str | None = None
     entries: tuple[ast.PointEntry, ...] = ()
+    environment: dict[str, Symbol] | None = None
+    imported: bool = False
 
     @property
     def phrase(self) -> str:
@@ -76,6 +82,7 @@ class FileContext:
         program: the file being checked.
         symbols: the symbol table, shared with imported files and later calls.
         errors: the list that collects every error.
+        imported: whether the file was reached by `import`.
     """
 
     def __init__(
@@ -83,8 +90,10 @@ class FileContext:
         program: ast.Program,
         symbols: dict[str, Symbol],
         errors: list[SpecError],
+        imported: bool = False,
     ):
         self.program = program
+        self.imported = imported
         self.symbols = symbols
         self.errors = errors
         self.position = 0
@@ -133,6 +142,9 @@ class FileContext:
             )
             return
         previous = self.symbols.get(name)
+        shadows_import = previous is not None and previous.imported
+        if shadows_import and previous.program is not self.program:
+            previous = None
         if previous is not None:
             self.error(
                 f"`{name}` is already declared on {self.where(previous)}",

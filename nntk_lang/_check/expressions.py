@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import partial
 
 import sympy
 
-from nntk_lang._check.context import FileContext
+from nntk_lang._check.context import FileContext, Symbol
 from nntk_lang.errors import ResourceLimitError
 from nntk_lang.ir.lower import ExpressionBuilder, FunctionDef
 from nntk_lang.ir.primitives import BUILTINS, CONSTANTS
@@ -31,18 +32,10 @@ class ExpressionChecker:
         self.builder = ExpressionBuilder(self._let_value, self._function)
 
     def _let_value(self, name: str) -> sympy.Expr | None:
-        symbol = self.context.lookup(name)
-        if symbol is None or symbol.kind != "let":
-            return None
-        if symbol.value is None:
-            raise _Unevaluated(name)
-        return symbol.value
+        return _let_in(self.context.symbols, name)
 
     def _function(self, name: str) -> FunctionDef | None:
-        symbol = self.context.lookup(name)
-        if symbol is None or symbol.kind not in _FUNCTION_KINDS:
-            return None
-        return FunctionDef(symbol.params or symbol.inputs, symbol.body)
+        return _function_in(self.context.symbols, name)
 
     # Arithmetic
 
@@ -272,6 +265,29 @@ class ExpressionChecker:
             )
             return None
         return value
+
+
+def _let_in(symbols: Mapping[str, Symbol], name: str) -> sympy.Expr | None:
+    symbol = symbols.get(name)
+    if symbol is None or symbol.kind != "let":
+        return None
+    if symbol.value is None:
+        raise _Unevaluated(name)
+    return symbol.value
+
+
+def _function_in(symbols: Mapping[str, Symbol], name: str) -> FunctionDef | None:
+    symbol = symbols.get(name)
+    if symbol is None or symbol.kind not in _FUNCTION_KINDS:
+        return None
+    # Inline with the symbols visible where the function was declared.
+    environment = symbol.environment if symbol.environment is not None else symbols
+    return FunctionDef(
+        symbol.params or symbol.inputs,
+        symbol.body,
+        partial(_let_in, environment),
+        partial(_function_in, environment),
+    )
 
 
 def _is_finite_real(value: sympy.Expr) -> bool:

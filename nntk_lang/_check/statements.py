@@ -32,7 +32,14 @@ class StatementChecker:
         method(statement)
 
     def _symbol(self, ident: ast.Ident, kind: str, **fields) -> None:
-        symbol = Symbol(ident.name, kind, ident.span, self.context.program, **fields)
+        symbol = Symbol(
+            ident.name,
+            kind,
+            ident.span,
+            self.context.program,
+            imported=self.context.imported,
+            **fields,
+        )
         self.context.declare(symbol)
 
     def _unique(self, idents: tuple[ast.Ident, ...], what: str) -> None:
@@ -61,7 +68,13 @@ class StatementChecker:
         # to each use rather than to every def of a long chain.
         self.expressions.arithmetic(statement.body, roles, defining=name)
         params = tuple(ident.name for ident in statement.params)
-        self._symbol(statement.name, "def", params=params, body=statement.body)
+        self._symbol(
+            statement.name,
+            "def",
+            params=params,
+            body=statement.body,
+            environment=dict(self.context.symbols),
+        )
 
     def _target(self, statement: ast.Target) -> None:
         name = statement.name.name
@@ -69,7 +82,13 @@ class StatementChecker:
         roles = {ident.name: f"an input of `{name}`" for ident in statement.inputs}
         self.expressions.body(statement.body, roles, defining=name)
         inputs = tuple(ident.name for ident in statement.inputs)
-        self._symbol(statement.name, "target", inputs=inputs, body=statement.body)
+        self._symbol(
+            statement.name,
+            "target",
+            inputs=inputs,
+            body=statement.body,
+            environment=dict(self.context.symbols),
+        )
 
     def _symbolicmodel(self, statement: ast.SymbolicModel) -> None:
         name = statement.name.name

@@ -41,10 +41,20 @@ class LoweringError(NntkError):
 
 @dataclass(frozen=True)
 class FunctionDef:
-    """A `def` or target as the builder inlines it: parameter names and body."""
+    """A `def` or target as the builder inlines it.
+
+    Attributes:
+        params: parameter names.
+        body: the expression to inline.
+        constant, function: name lookups as they were where the function was
+            declared, so that a later declaration that shadows a name it uses
+            does not change it. None means the builder's own lookups.
+    """
 
     params: tuple[str, ...]
     body: ast.Expr
+    constant: Callable[[str], sympy.Expr | None] | None = None
+    function: Callable[[str], FunctionDef | None] | None = None
 
 
 _COMPARISONS = {
@@ -174,8 +184,15 @@ class ExpressionBuilder:
         definition = self._function(call.func)
         if definition is None:
             raise LoweringError(f"`{call.func}` is not a function")
-        # The body is built with its own parameters only, never the caller's locals.
-        return self._build(definition.body, dict(zip(definition.params, args)))
+        # The body is built with its own parameters only, never the caller's
+        # locals, and with the global names visible where it was declared.
+        outer = (self._constant, self._function)
+        self._constant = definition.constant or self._constant
+        self._function = definition.function or self._function
+        try:
+            return self._build(definition.body, dict(zip(definition.params, args)))
+        finally:
+            self._constant, self._function = outer
 
 
 def _choice(expr: ast.Expr) -> str:
@@ -249,8 +266,9 @@ class Scope:
         self, name: str, params: tuple[ast.Ident, ...], body: ast.Expr
     ) -> None:
         names = tuple(param.name for param in params)
-        self._functions[name] = FunctionDef(names, body)
-        self._values.setdefault(name, self._functions[name])
+        lets, functions = dict(self._lets), dict(self._functions)
+        self._functions[name] = FunctionDef(names, body, lets.get, functions.get)
+        self._values[name] = self._functions[name]
 
     def _target_ir(self, target: ast.Target) -> TargetIR:
         inputs = tuple(real_symbol(ident.name) for ident in target.inputs)
