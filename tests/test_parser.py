@@ -9,7 +9,7 @@ import pytest
 
 from nntk_lang.errors import SpecError
 from nntk_lang.syntax import ast
-from nntk_lang.syntax.parser import _lark, parse
+from nntk_lang.syntax.parser import _lark, is_incomplete, parse
 
 DRAFT = """\
 import activations                      # stdlib first, then the spec's folder
@@ -500,3 +500,18 @@ def test_long_flat_list_is_not_nesting():
     items = ", ".join(f"-{i}" for i in range(5000))
     (grid,) = parse(f"grid xs = [{items}]", "f").statements
     assert len(grid.value.items) == 5000
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("kernel K = nntk(m,\n", True),
+        ("grid xs = [0, 1,\n", True),
+        ("let a = 1\n", False),
+        ("let a = 1 +\n", False),
+        ("let a = )\n", False),
+        ("let a = $\n", False),
+    ],
+)
+def test_is_incomplete(text: str, expected: bool):
+    assert is_incomplete(text) is expected

@@ -97,6 +97,22 @@ def parse(text: str, path: str) -> ast.Program:
     return ast.Program(path=path, source=text, statements=tuple(statements))
 
 
+def is_incomplete(text: str) -> bool:
+    """Return whether `text` is a valid start that only lacks its end.
+
+    A REPL can read another line when this is true. With the final newline
+    included, only an unclosed bracket leaves a statement open, because a
+    newline outside brackets ends the statement.
+    """
+    try:
+        _lark().parse(text)
+    except (UnexpectedToken, UnexpectedEOF) as error:
+        return error.token.type == "$END"
+    except UnexpectedInput:
+        return False
+    return False
+
+
 MAX_NESTING = 200
 """Cap on the depth of the syntax tree, so that recursive passes stay in bounds."""
 
