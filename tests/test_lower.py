@@ -335,3 +335,26 @@ def test_shadowing_keeps_earlier_bodies():
     scope = scope_of("import activations\ndef sawtooth(t) = 2*t")
     assert expression_of(scope, "sawtooth(0.25)") == sympy.Rational(1, 2)
     assert expression_of(scope, "triangle(0.25)") == 0
+
+
+TARGET_CASES = [
+    ("sine", lambda v: math.sin(math.pi * v)),
+    ("gaussian_bump", lambda v: math.exp(-8 * v * v)),
+    ("absolute", abs),
+    ("tent", lambda v: max(1 - abs(2 * v), 0.0)),
+    ("sign_target", lambda v: float((v > 0) - (v < 0))),
+    ("step_target", lambda v: 1.0 if v > 0 else 0.0),
+    ("stairs", lambda v: math.floor(4 * v) / 4),
+    ("saw3", lambda v: 3 * v - math.floor(3 * v + 0.5)),
+    ("square2", lambda v: 1.0 if (2 * v) % 1.0 < 0.5 else -1.0),
+]
+TARGET_POINTS = [-1.0, -0.55, -0.3, -0.1, 0.0, 0.05, 0.2, 0.45, 0.7, 1.0]
+
+
+@pytest.mark.parametrize("name, reference", TARGET_CASES)
+def test_stdlib_target_values(name, reference):
+    target = scope_of("import targets").target(name)
+    (symbol,) = target.inputs
+    for point in TARGET_POINTS:
+        value = float(target.expr.subs(symbol, sympy.Rational(str(point))))
+        assert value == pytest.approx(reference(point), rel=1e-12, abs=1e-12), point

@@ -34,11 +34,13 @@ def test_reference_lists_every_builtin():
         assert f"`{name}" in text, name
 
 
-def test_reference_lists_every_stdlib_activation():
+def test_reference_lists_every_stdlib_name():
     text = LANGUAGE_DOC.read_text(encoding="utf-8")
-    program = parse((stdlib_dir() / "activations.nntk").read_text(), "a.nntk")
-    for statement in program.statements:
-        assert f"`{statement.name.name}" in text, statement.name.name
+    for module in ("activations", "targets"):
+        source = (stdlib_dir() / f"{module}.nntk").read_text()
+        for statement in parse(source, module).statements:
+            if hasattr(statement, "name"):
+                assert f"`{statement.name.name}" in text, statement.name.name
 
 
 def test_choice_parameters_have_a_valid_default():
