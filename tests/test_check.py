@@ -739,3 +739,13 @@ def test_reference_example_checks():
     example = text.split("```\n", 2)[1]
     assert example.startswith("import activations")
     check_text(example)
+
+
+def test_grid_of_wrong_kind():
+    line, column, message, hint = prelude_error("compare K on K")
+    assert (line, column, message) == (1, 14, "`K` is a kernel, not a grid")
+    assert hint == "declared names of the right kind: `xs`"
+
+
+def test_empty_grid():
+    assert prelude_error("plot K on []")[2] == "empty grid"

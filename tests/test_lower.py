@@ -358,3 +358,86 @@ def test_stdlib_target_values(name, reference):
     for point in TARGET_POINTS:
         value = float(target.expr.subs(symbol, sympy.Rational(str(point))))
         assert value == pytest.approx(reference(point), rel=1e-12, abs=1e-12), point
+
+
+# Arguments of requests
+
+REQUESTS = """\
+model m(x; w, b) = relu(w*x + b)
+operator G = nonlocal(gaussian(0.5))
+point p = {w: 1.0, b: 0.1}
+"""
+
+
+def call_of(text: str) -> ast.Call:
+    (statement,) = parse(f"eval {text}", "call.nntk").statements
+    return statement.value
+
+
+def test_arguments_with_defaults():
+    scope = scope_of(REQUESTS)
+    values = scope.arguments(
+        call_of("nntk(m, G, at=p, samples=1e3)"), SIGNATURES["nntk"]
+    )
+    assert values["model"] == scope.model("m")
+    assert values["op"] == Nonlocal("gaussian", 0.5)
+    assert values["at"] == {"w": 1.0, "b": 0.1}
+    assert values["samples"] == 1000
+    assert isinstance(values["samples"], int)
+    assert values["seed"] == SIGNATURES["nntk"].keyword("seed").default
+    assert values["baseline"] is True
+    assert values["width"] is None
+
+
+def test_arguments_inline_values_and_inputs():
+    scope = scope_of(REQUESTS)
+    call = call_of("grad(m, smoothing(0.2), at={w: 2, b: 0}, x=0.5, baseline=false)")
+    values = scope.arguments(call, SIGNATURES["grad"])
+    assert values["op"] == Smoothing(0.2)
+    assert values["at"] == {"w": 2.0, "b": 0.0}
+    assert values["x"] == 0.5
+    assert values["baseline"] is False
+
+
+def test_arguments_width_inf_and_init():
+    scope = Scope()
+    scope.bind("net", "network object")
+    values = scope.arguments(
+        call_of("nntk(net, smoothing(0.1), width=inf)"), SIGNATURES["nntk"]
+    )
+    assert values["width"] == math.inf
+    values = scope.arguments(
+        call_of("ntk(net, at=init(net, seed=2))"), SIGNATURES["ntk"]
+    )
+    assert isinstance(values["at"], ast.Call)
+    assert values["at"].func == "init"
+
+
+def test_arguments_of_kernel_call():
+    values = Scope().arguments(call_of("K([0.1, 0.2], 0.3, method=mc)"), KERNEL_CALL)
+    assert values["x1"] == (0.1, 0.2)
+    assert values["x2"] == 0.3
+    assert values["method"] == "mc"
+
+
+def test_arguments_of_mlp():
+    values = Scope().arguments(
+        call_of("mlp(width=64, act=sigmoid, bias=false)"), SIGNATURES["mlp"]
+    )
+    assert values["width"] == 64
+    assert values["act"] == "sigmoid"
+    assert values["bias"] is False
+    assert values["depth"] == SIGNATURES["mlp"].keyword("depth").default
+
+
+def test_statement_options():
+    (compare,) = parse("compare K on xs with seed=4, estimator=psd", "f").statements
+    values = Scope().options(compare.options, OPTIONS["compare"])
+    assert values["seed"] == 4
+    assert values["estimator"] == "psd"
+    assert values["samples"] == OPTIONS["compare"].keyword("samples").default
+
+
+def test_statement_options_empty():
+    (plot,) = parse("plot K on xs", "f").statements
+    assert Scope().options(plot.options, OPTIONS["plot"]) == OPTIONS["plot"].defaults()

@@ -21,7 +21,7 @@ _OPERATOR_CALLS = ("nonlocal", "smoothing", "attention")
 
 
 class CallChecker:
-    """Check a call's arguments against its signature, with the caps of `limits`.
+    """Check calls against their signatures, and the arguments of each.
 
     Args:
         context: the file's shared state.
@@ -207,14 +207,8 @@ class CallChecker:
         )
         return None
 
-    def _named(
-        self,
-        func: str,
-        param: Parameter,
-        expr: ast.Expr,
-        kinds: tuple[str, ...] | None = None,
-    ) -> object:
-        kinds = kinds or _NAME_KINDS[param.kind]
+    def _named(self, func: str, param: Parameter, expr: ast.Expr) -> object:
+        kinds = _NAME_KINDS[param.kind]
         is_call = isinstance(expr, ast.Call)
         if param.kind is Kind.OPERATOR and is_call and expr.func in _OPERATOR_CALLS:
             return self.call(expr)
@@ -275,7 +269,7 @@ class CallChecker:
         context = self.context
         if isinstance(expr, ast.Name):
             # A declared grid was checked, against the cap too, where declared.
-            self._named("grid", _GRID_NAME, expr, ("grid",))
+            self._grid_name(expr)
             return None
         if isinstance(expr, ast.ListLit):
             for item in expr.items:
@@ -305,6 +299,18 @@ class CallChecker:
             context.error("empty grid", expr.span, "give at least one point")
             return None
         return size
+
+    def _grid_name(self, name: ast.Name) -> None:
+        symbol = self.context.lookup(name.id)
+        if symbol is None:
+            grids = self.context.names_of_kind("grid")
+            self.context.undefined(name.id, name.span, grids)
+        elif symbol.kind != "grid":
+            self.context.error(
+                f"`{name.id}` is {symbol.phrase}, not a grid",
+                name.span,
+                _kind_hint(self.context, ("grid",), symbol),
+            )
 
     def input_value(self, expr: ast.Expr, n_inputs: int | None) -> object:
         """Check an input value: a number, or a list of one number per input."""
@@ -347,9 +353,6 @@ class CallChecker:
             return None
         bound = self.bind(call, signature)
         return self.arguments(call, signature, bound)
-
-
-_GRID_NAME = Parameter("grid", Kind.GRID)
 
 
 def _number_rule(kind: Kind, value) -> str:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from nntk_lang.errors import NntkError, ResourceLimitError
+from nntk_lang.errors import NntkError, ResourceLimitError, Span
 from nntk_lang.ir.operators import Attention, Nonlocal, Operator, Smoothing
 from nntk_lang.ir.primitives import BUILTINS, CONSTANTS
 from nntk_lang.ir.symbolic import SymbolicModelIR, TargetIR, real_symbol
-from nntk_lang.signatures import SIGNATURES, Signature
+from nntk_lang.signatures import SIGNATURES, Kind, Signature
 from nntk_lang.syntax import ast
 
 MAX_EXPRESSION_NODES = 100_000
@@ -372,32 +372,81 @@ class Scope:
         """Return the operator that `nonlocal`, `smoothing` or `attention` builds."""
         if call.func not in ("nonlocal", "smoothing", "attention"):
             raise LoweringError(f"`{call.func}` at {call.span} is not an operator")
-        signature = SIGNATURES[call.func]
-        bound = bind_arguments(call, signature)
-        options = signature.defaults()
-        options.update(
-            {
-                name: self._argument_value(signature, name, expr)
-                for name, expr in bound.items()
-            }
-        )
+        options = self.arguments(call, SIGNATURES[call.func])
         if call.func == "smoothing":
             return Smoothing(sigma=options["sigma"], blocks=options["blocks"])
-        kind, scale = self._kernel_shape(bound["kernel"])
+        kind, scale = options["kernel"]
         if call.func == "nonlocal":
             return Nonlocal(kind, scale, options["normalize"], options["blocks"])
         return Attention(Nonlocal(kind, scale), options["score"], options["tau"])
 
-    def _argument_value(self, signature: Signature, name: str, expr: ast.Expr):
-        kind = signature.keyword(name).kind.name
-        if kind == "KERNEL_SHAPE":
-            return None
-        if kind == "SCORE":
+    # Arguments of requests and statement options
+
+    def arguments(self, call: ast.Call, signature: Signature) -> dict[str, object]:
+        """Return every argument of a checked call, defaults included.
+
+        Numbers become floats (`inf` becomes math.inf), counts and seeds ints,
+        choices their name and booleans bools. A model, operator or point name
+        becomes its value in this scope, and an inline operator or point literal
+        its lowered value; an inline `init(...)` or `load(...)` stays an
+        `ast.Call` for the runtime to build. Keywords outside the signature,
+        such as the inputs of `grad`, become input values.
+        """
+        values = signature.defaults()
+        for name, expr in bind_arguments(call, signature).items():
+            param = signature.parameter(name)
+            if param is None:
+                values[name] = self._input_value(expr)
+            else:
+                values[name] = self._argument_value(param.kind, expr)
+        return values
+
+    def options(
+        self, keywords: tuple[ast.Keyword, ...], signature: Signature
+    ) -> dict[str, object]:
+        """Return the options of a statement (`with k=v, ...`), defaults included."""
+        span = keywords[0].span if keywords else Span(signature.name, 1, 1, 1, 1)
+        call = ast.Call(span, signature.name, span, (), keywords)
+        return self.arguments(call, signature)
+
+    def _argument_value(self, kind: Kind, expr: ast.Expr) -> object:
+        if kind in (Kind.CHOICE, Kind.STRING, Kind.ACTIVATION):
+            return _choice(expr)
+        if kind is Kind.BOOLEAN:
+            return _choice(expr) == "true"
+        if kind in (Kind.COUNT, Kind.SEED):
+            return int(self.number(expr))
+        if kind is Kind.WIDTH:
+            width = self.number(expr)
+            return width if math.isinf(width) else int(width)
+        if kind is Kind.INPUT:
+            return self._input_value(expr)
+        if kind is Kind.GRID:
+            return self.grid_value(expr)
+        if kind is Kind.KERNEL_SHAPE:
+            return self._kernel_shape(expr)
+        if kind is Kind.SCORE:
             if isinstance(expr, ast.Name) and expr.id in ("output", "distance"):
                 return expr.id
             return self.expression(expr, SCORE_SYMBOLS)
-        if kind in ("CHOICE", "BOOLEAN"):
-            return _choice(expr)
+        if kind in (Kind.MODEL, Kind.NETWORK, Kind.OPERATOR, Kind.POINT):
+            return self._named_value(expr)
+        return self.number(expr)
+
+    def _named_value(self, expr: ast.Expr) -> object:
+        if isinstance(expr, ast.Name):
+            return self.get(expr.id)
+        if isinstance(expr, ast.PointLit):
+            return self.point_value(expr)
+        if isinstance(expr, ast.Call) and expr.func in ("init", "load"):
+            return expr
+        if isinstance(expr, ast.Call):
+            return self.operator_value(expr)
+        raise LoweringError(f"{type(expr).__name__} at {expr.span} is not a name")
+
+    def _input_value(self, expr: ast.Expr) -> float | tuple[float, ...]:
+        if isinstance(expr, ast.ListLit):
+            return tuple(self.number(item) for item in expr.items)
         return self.number(expr)
 
     def _kernel_shape(self, expr: ast.Expr) -> tuple[str, float]:
