@@ -749,3 +749,21 @@ def test_grid_of_wrong_kind():
 
 def test_empty_grid():
     assert prelude_error("plot K on []")[2] == "empty grid"
+
+
+def test_where_condition_must_be_a_comparison():
+    line, column, message, _ = error_of("target t(x) = where(x, 1, 0)")
+    assert (line, column) == (1, 21)
+    assert message == "the first argument of where() must be a comparison, got `x`"
+
+
+def test_comparison_of_complex_values():
+    message = error_of("let a = where(sqrt(-1) < 0, 1, 2)")[2]
+    assert message == "invalid comparison: Invalid comparison of non-real I"
+
+
+def test_import_of_itself(tmp_path: Path):
+    main = write(tmp_path, "main.nntk", 'let a = 1\nimport "main.nntk"')
+    with pytest.raises(SpecErrors) as info:
+        check_file(main)
+    assert info.value.errors[0].message == "import cycle: main.nntk -> main.nntk"

@@ -11,7 +11,7 @@ import sympy
 
 from nntk_lang._check.context import FileContext, Symbol
 from nntk_lang.errors import ResourceLimitError
-from nntk_lang.ir.lower import ExpressionBuilder, FunctionDef
+from nntk_lang.ir.lower import ExpressionBuilder, FunctionDef, LoweringError
 from nntk_lang.ir.primitives import BUILTINS, CONSTANTS
 from nntk_lang.ir.symbolic import real_symbol
 from nntk_lang.signatures import REQUEST_NAMES, SIGNATURES
@@ -146,6 +146,8 @@ class ExpressionChecker:
         for index, arg in enumerate(call.args):
             allowed = call.func == "where" and index == 0
             self._walk(arg, local, defining, comparison_allowed=allowed)
+        if call.func == "where" and call.args:
+            self._where_condition(call.args[0])
         for keyword in call.kwargs:
             self._walk(keyword.value, local, defining, False)
         arity = self._callee_arity(call, local, defining)
@@ -162,6 +164,15 @@ class ExpressionChecker:
                 f"`{call.func}` takes {arity} argument(s), got {len(call.args)}",
                 call.func_span,
                 f"call it as `{call.func}({_placeholders(call.func, arity)})`",
+            )
+
+    def _where_condition(self, condition: ast.Expr) -> None:
+        if not isinstance(condition, ast.Comparison):
+            self.context.error(
+                "the first argument of where() must be a comparison, got "
+                f"`{self.context.program.text_of(condition.span)}`",
+                condition.span,
+                "write a condition such as `x < 0` or `t == 1`",
             )
 
     def _callee_arity(self, call: ast.Call, local, defining) -> int | None:
@@ -232,8 +243,8 @@ class ExpressionChecker:
             value = self.builder.build(expr, symbols)
         except _Unevaluated:
             return
-        except ResourceLimitError as error:
-            self.context.error(str(error), expr.span, "simplify the expression")
+        except (ResourceLimitError, LoweringError) as error:
+            self.context.error(str(error), expr.span, _hint_for(error))
             return
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             self.context.error(
@@ -253,8 +264,8 @@ class ExpressionChecker:
             value = self.builder.build(expr, {})
         except _Unevaluated:
             return None
-        except ResourceLimitError as error:
-            self.context.error(str(error), expr.span, "simplify the expression")
+        except (ResourceLimitError, LoweringError) as error:
+            self.context.error(str(error), expr.span, _hint_for(error))
             return None
         if not _is_finite_real(value):
             self.context.error(
@@ -288,6 +299,12 @@ def _function_in(symbols: Mapping[str, Symbol], name: str) -> FunctionDef | None
         partial(_let_in, environment),
         partial(_function_in, environment),
     )
+
+
+def _hint_for(error: Exception) -> str:
+    if isinstance(error, ResourceLimitError):
+        return "simplify the expression"
+    return "compare real numbers only"
 
 
 def _is_finite_real(value: sympy.Expr) -> bool:

@@ -147,7 +147,11 @@ class ExpressionBuilder:
         if isinstance(expr, ast.Comparison):
             left = self._build(expr.left, env)
             right = self._build(expr.right, env)
-            return _COMPARISONS[expr.op](left, right)
+            try:
+                return _COMPARISONS[expr.op](left, right)
+            except TypeError as error:
+                # sympy rejects comparisons of non-real values such as sqrt(-1).
+                raise LoweringError(f"invalid comparison: {error}") from None
         if isinstance(expr, ast.Call):
             return self._call(expr, env)
         raise LoweringError(f"{type(expr).__name__} at {expr.span} is not a number")
