@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from nntk_lang.check import Checker, Limits, check
-from nntk_lang.errors import SpecErrors
+from nntk_lang.errors import SpecError, SpecErrors
 from nntk_lang.syntax import ast
 from nntk_lang.syntax.parser import parse
 
@@ -767,3 +768,41 @@ def test_import_of_itself(tmp_path: Path):
     with pytest.raises(SpecErrors) as info:
         check_file(main)
     assert info.value.errors[0].message == "import cycle: main.nntk -> main.nntk"
+
+
+MUTATION_PIECES = [
+    *'()[]{},;=+-*/^<>!:."#\n 0123456789eExyzwK_',
+    "at",
+    "on",
+    "with",
+    "test",
+    "inf",
+    "1e999",
+    "where(",
+    "grad(",
+    "K(",
+    "samples=",
+    "^10^10",
+]
+
+
+def test_mutated_programs_give_only_spec_errors():
+    # Random edits of a valid program must end in SpecErrors, never in another
+    # exception, because a spec is untrusted input.
+    rng = random.Random(20261204)
+    for _ in range(150):
+        text = list(GOOD)
+        for _ in range(rng.randint(1, 4)):
+            position = rng.randrange(len(text))
+            edit = rng.random()
+            if edit < 0.4:
+                del text[position]
+            elif edit < 0.8:
+                text.insert(position, rng.choice(MUTATION_PIECES))
+            else:
+                text[position] = rng.choice(MUTATION_PIECES)
+        source = "".join(text)
+        try:
+            check_text(source)
+        except (SpecError, SpecErrors) as error:
+            assert error.render()
