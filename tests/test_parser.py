@@ -427,7 +427,7 @@ def test_error_unknown_statement():
 
 def test_error_missing_expression_at_end_of_file():
     error = syntax_error("let a = (1 + ")
-    assert (error.span.line, error.span.column) == (1, 14)
+    assert (error.span.line, error.span.column) == (1, 13)
     assert error.message == "unexpected end of file"
     assert error.hint == "expected an expression"
 
@@ -473,7 +473,8 @@ def test_error_positional_after_keyword():
 def test_error_unclosed_bracket():
     error = syntax_error("kernel K = nntk(m, G,\n  at=p\n")
     assert error.message == "unexpected end of file"
-    assert error.span.line == 3
+    assert (error.span.line, error.span.column) == (2, 7)
+    assert error.render().splitlines()[1:3] == ["    at=p", "        ^"]
 
 
 def test_rendered_error_has_caret():

@@ -458,9 +458,11 @@ def _accepted(error: UnexpectedToken | UnexpectedEOF) -> set[str]:
     return set(error.expected)
 
 
-def _end_position(text: str) -> tuple[int, int]:
-    lines = text.split("\n")
-    return len(lines), len(lines[-1]) + 1
+def _end_position(text: str) -> tuple[int, int, int]:
+    """Return line, column and offset just after the last non-blank character."""
+    position = len(text.rstrip())
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1, position
 
 
 def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
@@ -477,8 +479,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     elif isinstance(error, (UnexpectedToken, UnexpectedEOF)):
         token = error.token
         if token.type == "$END" or not isinstance(line, int) or line < 1:
-            line, column = _end_position(text)
-            position = len(text)
+            line, column, position = _end_position(text)
         else:
             position = token.start_pos or 0
         message = f"unexpected {_describe_token(token)}"
