@@ -56,7 +56,9 @@ class Checker:
         stdlib: the folder `import name` searches first; the package's by default.
     """
 
-    def __init__(self, limits: Limits | None = None, stdlib: Path | None = None):
+    def __init__(
+        self, limits: Limits | None = None, stdlib: Path | None = None
+    ) -> None:
         self.limits = limits or Limits()
         self.stdlib = stdlib if stdlib is not None else stdlib_dir()
         self.symbols: dict[str, Symbol] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import sympy
+
 from nntk_lang._check.context import FileContext, Symbol, suggestion
 from nntk_lang._check.expressions import ExpressionChecker
 from nntk_lang.ir.lower import SCORE_SYMBOLS
@@ -36,7 +38,7 @@ class CallChecker:
         expressions: ExpressionChecker,
         max_samples: int,
         max_grid: int,
-    ):
+    ) -> None:
         self.context = context
         self.expressions = expressions
         self.max_samples = max_samples
@@ -82,7 +84,14 @@ class CallChecker:
                 )
         return bound
 
-    def _bind_keyword(self, call, signature, keyword, bound, extra) -> None:
+    def _bind_keyword(
+        self,
+        call: ast.Call,
+        signature: Signature,
+        keyword: ast.Keyword,
+        bound: dict[str, ast.Expr],
+        extra: Mapping[str, str],
+    ) -> None:
         context = self.context
         if keyword.name in bound:
             context.error(
@@ -355,7 +364,7 @@ class CallChecker:
         return self.arguments(call, signature, bound)
 
 
-def _number_rule(kind: Kind, value) -> str:
+def _number_rule(kind: Kind, value: sympy.Expr) -> str:
     """Return what is wrong with a constant for a numeric kind, or ""."""
     if kind is Kind.POSITIVE or kind is Kind.POSITIVE_OR_INF:
         return "" if value > 0 else "is not positive"

@@ -91,7 +91,7 @@ class FileContext:
         symbols: dict[str, Symbol],
         errors: list[SpecError],
         imported: bool = False,
-    ):
+    ) -> None:
         self.program = program
         self.imported = imported
         self.symbols = symbols

@@ -27,7 +27,7 @@ class _Unevaluated(Exception):
 class ExpressionChecker:
     """Check arithmetic expressions and evaluate constant ones with sympy."""
 
-    def __init__(self, context: FileContext):
+    def __init__(self, context: FileContext) -> None:
         self.context = context
         self.builder = ExpressionBuilder(self._let_value, self._function)
 
@@ -57,7 +57,13 @@ class ExpressionChecker:
         self._walk(expr, local or {}, defining, comparison_allowed=False)
         return len(self.context.errors) == before
 
-    def _walk(self, expr, local, defining, comparison_allowed: bool) -> None:
+    def _walk(
+        self,
+        expr: ast.Expr,
+        local: Mapping[str, str],
+        defining: str | None,
+        comparison_allowed: bool,
+    ) -> None:
         context = self.context
         if isinstance(expr, ast.Number):
             self._number(expr)
@@ -142,7 +148,9 @@ class ExpressionChecker:
             candidates = [*local, *context.names_of_kind("let"), *CONSTANTS]
             context.undefined(name.id, name.span, candidates)
 
-    def _call(self, call: ast.Call, local, defining) -> None:
+    def _call(
+        self, call: ast.Call, local: Mapping[str, str], defining: str | None
+    ) -> None:
         for index, arg in enumerate(call.args):
             allowed = call.func == "where" and index == 0
             self._walk(arg, local, defining, comparison_allowed=allowed)
@@ -175,7 +183,9 @@ class ExpressionChecker:
                 "write a condition such as `x < 0` or `t == 1`",
             )
 
-    def _callee_arity(self, call: ast.Call, local, defining) -> int | None:
+    def _callee_arity(
+        self, call: ast.Call, local: Mapping[str, str], defining: str | None
+    ) -> int | None:
         """Return the arity of an arithmetic callee; report an error and return None
         if the name cannot be called here."""
         context = self.context

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 
 from nntk_lang._check.calls import CallChecker
-from nntk_lang._check.context import Symbol, suggestion
+from nntk_lang._check.context import FileContext, Symbol, suggestion
+from nntk_lang._check.expressions import ExpressionChecker
 from nntk_lang.signatures import KERNEL_CALL, SIGNATURES
 from nntk_lang.syntax import ast
 
@@ -13,8 +15,14 @@ from nntk_lang.syntax import ast
 class RequestChecker(CallChecker):
     """Check requests, which relate a model to its point and inputs."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        context: FileContext,
+        expressions: ExpressionChecker,
+        max_samples: int,
+        max_grid: int,
+    ) -> None:
+        super().__init__(context, expressions, max_samples, max_grid)
         self._fitted: set[tuple[str, str]] = set()
 
     def request(self, call: ast.Call) -> Symbol | None:
@@ -36,7 +44,14 @@ class RequestChecker(CallChecker):
             self._check_inputs(call, bound, model)
         return model
 
-    def _check_point(self, call, bound, values, model: Symbol, width_inf: bool):
+    def _check_point(
+        self,
+        call: ast.Call,
+        bound: Mapping[str, ast.Expr],
+        values: Mapping[str, object],
+        model: Symbol,
+        width_inf: bool,
+    ) -> None:
         """Report a missing, needless or unfitting `at=` point."""
         if "at" in bound and width_inf:
             self.context.error(
@@ -78,7 +93,12 @@ class RequestChecker(CallChecker):
                 remaining.append(keyword)
         return dataclasses.replace(call, kwargs=tuple(remaining))
 
-    def _check_width(self, bound, values, model: Symbol) -> bool:
+    def _check_width(
+        self,
+        bound: Mapping[str, ast.Expr],
+        values: Mapping[str, object],
+        model: Symbol,
+    ) -> bool:
         """Report `width=` on a symbolic model; return whether width is inf."""
         if "width" not in bound:
             return False
@@ -92,7 +112,9 @@ class RequestChecker(CallChecker):
             return False
         return values.get("width") == "inf"
 
-    def _check_inputs(self, call: ast.Call, bound, model: Symbol) -> None:
+    def _check_inputs(
+        self, call: ast.Call, bound: Mapping[str, ast.Expr], model: Symbol
+    ) -> None:
         for name in model.inputs:
             if name in bound:
                 self.input_value(bound[name], 1)
@@ -137,7 +159,9 @@ class RequestChecker(CallChecker):
         else:
             self._named_parameters(expr, label, entries, program, model)
 
-    def _network_point(self, expr, label: str, source, model: Symbol) -> None:
+    def _network_point(
+        self, expr: ast.Expr, label: str, source: str | None, model: Symbol
+    ) -> None:
         if source is None:
             self.context.error(
                 f"{label} names parameters, but network `{model.name}` takes a "
@@ -152,7 +176,14 @@ class RequestChecker(CallChecker):
                 f"declare `point q = init({model.name}, seed=0)`",
             )
 
-    def _named_parameters(self, expr, label, entries, program, model) -> None:
+    def _named_parameters(
+        self,
+        expr: ast.Expr,
+        label: str,
+        entries: tuple[ast.PointEntry, ...],
+        program: ast.Program | None,
+        model: Symbol,
+    ) -> None:
         names = {entry.name for entry in entries}
         missing = [name for name in model.params if name not in names]
         if missing:
@@ -184,5 +215,5 @@ class RequestChecker(CallChecker):
 _MODELS = ("model", "network")
 
 
-def _listed(names) -> str:
+def _listed(names: Iterable[str]) -> str:
     return ", ".join(f"`{name}`" for name in names) or "none"

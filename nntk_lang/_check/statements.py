@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nntk_lang._check.context import FileContext, Symbol, suggestion
 from nntk_lang._check.expressions import ExpressionChecker
 from nntk_lang._check.requests import RequestChecker
@@ -21,7 +23,7 @@ class StatementChecker:
         max_grid: cap on the number of grid points.
     """
 
-    def __init__(self, context: FileContext, max_samples: int, max_grid: int):
+    def __init__(self, context: FileContext, max_samples: int, max_grid: int) -> None:
         self.context = context
         self.expressions = ExpressionChecker(context)
         self.calls = RequestChecker(context, self.expressions, max_samples, max_grid)
@@ -31,7 +33,7 @@ class StatementChecker:
         method = getattr(self, "_" + type(statement).__name__.lower())
         method(statement)
 
-    def _symbol(self, ident: ast.Ident, kind: str, **fields) -> None:
+    def _symbol(self, ident: ast.Ident, kind: str, **fields: Any) -> None:
         symbol = Symbol(
             ident.name,
             kind,
@@ -234,7 +236,9 @@ class StatementChecker:
             )
         self._options("train", statement)
 
-    def _subject(self, expr: ast.Expr, kinds: tuple[str, ...], verb: str):
+    def _subject(
+        self, expr: ast.Expr, kinds: tuple[str, ...], verb: str
+    ) -> Symbol | None:
         """Check that `expr` names a declared symbol of one of `kinds`."""
         wanted = " or ".join(kind for kind in kinds)
         if not isinstance(expr, ast.Name):
@@ -259,7 +263,9 @@ class StatementChecker:
             return None
         return symbol
 
-    def _options(self, name: str, statement) -> None:
+    def _options(
+        self, name: str, statement: ast.Compare | ast.Fit | ast.Train | ast.Plot
+    ) -> None:
         if not statement.options:
             return
         start = statement.span

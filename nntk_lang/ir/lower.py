@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy
@@ -105,7 +106,7 @@ class ExpressionBuilder:
         constant: Callable[[str], sympy.Expr | None],
         function: Callable[[str], FunctionDef | None],
         max_nodes: int = MAX_EXPRESSION_NODES,
-    ):
+    ) -> None:
         self._constant = constant
         self._function = function
         self._max_nodes = max_nodes
@@ -298,7 +299,7 @@ class Scope:
         except KeyError:
             raise KeyError(f"`{name}` has no value in this scope") from None
 
-    def _typed(self, name: str, expected: type | tuple[type, ...], what: str):
+    def _typed(self, name: str, expected: type | tuple[type, ...], what: str) -> Any:
         value = self.get(name)
         if not isinstance(value, expected):
             raise TypeError(f"`{name}` is not {what}: {type(value).__name__}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
@@ -20,6 +21,7 @@ from lark.exceptions import (
     VisitError,
 )
 from lark.lexer import PatternStr
+from lark.tree import Meta
 
 from nntk_lang.errors import Span, SpecError
 from nntk_lang.resources import grammar_path
@@ -136,7 +138,7 @@ def _check_nesting(tree: Tree, text: str, path: str) -> None:
 # Building the syntax tree ---------------------------------------------------
 
 
-def _span_of(path: str, item: object) -> Span:
+def _span_of(path: str, item: Token | Meta) -> Span:
     """Return the span of a lark Token or of a tree node's meta."""
     return Span(
         file=path,
@@ -154,7 +156,7 @@ def _unescape(quoted: str) -> str:
     return re.sub(r"\\(.)", lambda match: escapes.get(match[1], match[1]), quoted[1:-1])
 
 
-def _present(items: list | None) -> list:
+def _present(items: list[Any] | None) -> list[Any]:
     """Return the children of an optional `[rule]`, which lark gives as None."""
     return [] if items is None else list(items)
 
@@ -163,42 +165,44 @@ def _present(items: list | None) -> list:
 class _ToAst(Transformer):
     """Build `ast` nodes; each method is named after a grammar alias or rule."""
 
-    def __init__(self, path: str, source: str):
+    def __init__(self, path: str, source: str) -> None:
         super().__init__()
         self.path = path
         self.source = source
 
-    def _span(self, item: object) -> Span:
+    def _span(self, item: Token | Meta) -> Span:
         return _span_of(self.path, item)
 
     # Lists and helpers
 
-    def start(self, meta, children):
+    def start(self, meta: Meta, children: list[Any]) -> list[ast.Statement]:
         return children
 
-    def idents(self, meta, children):
+    def idents(self, meta: Meta, children: list[Any]) -> list[Any]:
         return [child for child in children if child is not None]
 
     items = entries = names = idents
 
-    def ident(self, meta, children):
+    def ident(self, meta: Meta, children: list[Any]) -> ast.Ident:
         return ast.Ident(self._span(meta), str(children[0]))
 
-    def name(self, meta, children):
+    def name(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(self._span(meta), str(children[0]))
 
-    def keyword(self, meta, children):
+    def keyword(self, meta: Meta, children: list[Any]) -> ast.Keyword:
         name, value = children
         return ast.Keyword(self._span(meta), str(name), value)
 
-    def options(self, meta, children):
+    def options(self, meta: Meta, children: list[Any]) -> tuple[ast.Keyword, ...]:
         return tuple(child for child in children if child is not None)
 
-    def entry(self, meta, children):
+    def entry(self, meta: Meta, children: list[Any]) -> ast.PointEntry:
         name, value = children
         return ast.PointEntry(self._span(meta), str(name), value)
 
-    def arguments(self, meta, children):
+    def arguments(
+        self, meta: Meta, children: list[Any]
+    ) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
         args: list[ast.Expr] = []
         kwargs: list[ast.Keyword] = []
         for child in children:
@@ -219,97 +223,97 @@ class _ToAst(Transformer):
 
     # Expressions
 
-    def number(self, meta, children):
+    def number(self, meta: Meta, children: list[Any]) -> ast.Number:
         (token,) = children
         return ast.Number(self._span(token), float(token), str(token))
 
-    def string(self, meta, children):
+    def string(self, meta: Meta, children: list[Any]) -> ast.String:
         (token,) = children
         return ast.String(self._span(token), _unescape(str(token)))
 
-    def variable(self, meta, children):
+    def variable(self, meta: Meta, children: list[Any]) -> ast.Name:
         (token,) = children
         return ast.Name(self._span(token), str(token))
 
-    def call(self, meta, children):
+    def call(self, meta: Meta, children: list[Any]) -> ast.Call:
         func, arguments = children
         args, kwargs = arguments if arguments is not None else ((), ())
         return ast.Call(self._span(meta), str(func), self._span(func), args, kwargs)
 
-    def list(self, meta, children):
+    def list(self, meta: Meta, children: list[Any]) -> ast.ListLit:
         return ast.ListLit(self._span(meta), tuple(_present(children[0])))
 
-    def point(self, meta, children):
+    def point(self, meta: Meta, children: list[Any]) -> ast.PointLit:
         return ast.PointLit(self._span(meta), tuple(_present(children[0])))
 
-    def _binary(self, meta, children, op: str) -> ast.BinOp:
+    def _binary(self, meta: Meta, children: list[Any], op: str) -> ast.BinOp:
         left, right = children
         return ast.BinOp(self._span(meta), op, left, right)
 
-    def add(self, meta, children):
+    def add(self, meta: Meta, children: list[Any]) -> ast.BinOp:
         return self._binary(meta, children, "+")
 
-    def sub(self, meta, children):
+    def sub(self, meta: Meta, children: list[Any]) -> ast.BinOp:
         return self._binary(meta, children, "-")
 
-    def mul(self, meta, children):
+    def mul(self, meta: Meta, children: list[Any]) -> ast.BinOp:
         return self._binary(meta, children, "*")
 
-    def div(self, meta, children):
+    def div(self, meta: Meta, children: list[Any]) -> ast.BinOp:
         return self._binary(meta, children, "/")
 
-    def pow(self, meta, children):
+    def pow(self, meta: Meta, children: list[Any]) -> ast.BinOp:
         return self._binary(meta, children, "^")
 
-    def neg(self, meta, children):
+    def neg(self, meta: Meta, children: list[Any]) -> ast.UnaryOp:
         return ast.UnaryOp(self._span(meta), "-", children[0])
 
-    def pos(self, meta, children):
+    def pos(self, meta: Meta, children: list[Any]) -> ast.UnaryOp:
         return ast.UnaryOp(self._span(meta), "+", children[0])
 
-    def _comparison(self, meta, children, op: str) -> ast.Comparison:
+    def _comparison(self, meta: Meta, children: list[Any], op: str) -> ast.Comparison:
         left, right = children
         return ast.Comparison(self._span(meta), op, left, right)
 
-    def lt(self, meta, children):
+    def lt(self, meta: Meta, children: list[Any]) -> ast.Comparison:
         return self._comparison(meta, children, "<")
 
-    def le(self, meta, children):
+    def le(self, meta: Meta, children: list[Any]) -> ast.Comparison:
         return self._comparison(meta, children, "<=")
 
-    def gt(self, meta, children):
+    def gt(self, meta: Meta, children: list[Any]) -> ast.Comparison:
         return self._comparison(meta, children, ">")
 
-    def ge(self, meta, children):
+    def ge(self, meta: Meta, children: list[Any]) -> ast.Comparison:
         return self._comparison(meta, children, ">=")
 
-    def eq(self, meta, children):
+    def eq(self, meta: Meta, children: list[Any]) -> ast.Comparison:
         return self._comparison(meta, children, "==")
 
-    def ne(self, meta, children):
+    def ne(self, meta: Meta, children: list[Any]) -> ast.Comparison:
         return self._comparison(meta, children, "!=")
 
     # Statements
 
-    def import_module(self, meta, children):
+    def import_module(self, meta: Meta, children: list[Any]) -> ast.Import:
         return ast.Import(self._span(meta), module=str(children[0]), path=None)
 
-    def import_path(self, meta, children):
+    def import_path(self, meta: Meta, children: list[Any]) -> ast.Import:
         return ast.Import(self._span(meta), module=None, path=_unescape(children[0]))
 
-    def let(self, meta, children):
+    def let(self, meta: Meta, children: list[Any]) -> ast.Let:
         name, value = children
         return ast.Let(self._span(meta), name, value)
 
-    def definition(self, meta, children):
+    def definition(self, meta: Meta, children: list[Any]) -> ast.Def:
         name, params, body = children
         return ast.Def(self._span(meta), name, tuple(_present(params)), body)
 
-    def target(self, meta, children):
+    def target(self, meta: Meta, children: list[Any]) -> ast.Target:
         name, inputs, body = children
         return ast.Target(self._span(meta), name, tuple(_present(inputs)), body)
 
-    def symbolic_model(self, meta, children):
+    def symbolic_model(self, meta: Meta, children: list[Any]) -> ast.SymbolicModel:
         name, inputs, params, body = children
         return ast.SymbolicModel(
             self._span(meta),
@@ -319,46 +323,46 @@ class _ToAst(Transformer):
             body,
         )
 
-    def network_model(self, meta, children):
+    def network_model(self, meta: Meta, children: list[Any]) -> ast.NetworkModel:
         name, value = children
         return ast.NetworkModel(self._span(meta), name, value)
 
-    def operator_decl(self, meta, children):
+    def operator_decl(self, meta: Meta, children: list[Any]) -> ast.OperatorDecl:
         name, value = children
         return ast.OperatorDecl(self._span(meta), name, value)
 
-    def point_decl(self, meta, children):
+    def point_decl(self, meta: Meta, children: list[Any]) -> ast.PointDecl:
         name, value = children
         return ast.PointDecl(self._span(meta), name, value)
 
-    def grid_decl(self, meta, children):
+    def grid_decl(self, meta: Meta, children: list[Any]) -> ast.GridDecl:
         name, value = children
         return ast.GridDecl(self._span(meta), name, value)
 
-    def kernel_decl(self, meta, children):
+    def kernel_decl(self, meta: Meta, children: list[Any]) -> ast.KernelDecl:
         name, value = children
         return ast.KernelDecl(self._span(meta), name, value)
 
-    def eval(self, meta, children):
+    def eval(self, meta: Meta, children: list[Any]) -> ast.Eval:
         return ast.Eval(self._span(meta), children[0])
 
-    def compare(self, meta, children):
+    def compare(self, meta: Meta, children: list[Any]) -> ast.Compare:
         subject, grid, options = children
         return ast.Compare(self._span(meta), subject, grid, options or ())
 
-    def fit(self, meta, children):
+    def fit(self, meta: Meta, children: list[Any]) -> ast.Fit:
         target, kernels, train, test, options = children
         return ast.Fit(
             self._span(meta), target, tuple(kernels), train, test, options or ()
         )
 
-    def train(self, meta, children):
+    def train(self, meta: Meta, children: list[Any]) -> ast.Train:
         model, target, point, operator, options = children
         return ast.Train(
             self._span(meta), model, target, point, operator, options or ()
         )
 
-    def plot(self, meta, children):
+    def plot(self, meta: Meta, children: list[Any]) -> ast.Plot:
         subject, grid, options = children
         return ast.Plot(self._span(meta), subject, grid, options or ())
 
