@@ -155,7 +155,7 @@ class FileContext:
         self.symbols[name] = symbol
 
     def undefined(
-        self, name: str, span: Span, candidates: Iterable[str], what: str = "name"
+        self, name: str, span: Span, candidates: Iterable[str], noun: str = "name"
     ) -> None:
         """Report an undefined `name`: declared later, or a close match, or none."""
         later = self._declarations.get(name)
@@ -169,7 +169,7 @@ class FileContext:
         hint = suggestion(name, candidates) or (
             f"declare `{name}` before this line, or import the module that does"
         )
-        self.error(f"undefined {what} `{name}`", span, hint)
+        self.error(f"undefined {noun} `{name}`", span, hint)
 
     def names_of_kind(self, *kinds: str) -> list[str]:
         """Return the declared names of the given kinds."""

@@ -232,7 +232,7 @@ class ExpressionChecker:
             )
         else:
             functions = [*BUILTINS, *context.names_of_kind(*_FUNCTION_KINDS)]
-            context.undefined(name, call.func_span, functions, what="function")
+            context.undefined(name, call.func_span, functions, noun="function")
         return None
 
     def body(

@@ -44,12 +44,12 @@ class StatementChecker:
         )
         self.context.declare(symbol)
 
-    def _unique(self, idents: tuple[ast.Ident, ...], what: str) -> None:
+    def _unique(self, idents: tuple[ast.Ident, ...], role: str) -> None:
         seen: dict[str, ast.Ident] = {}
         for ident in idents:
             if ident.name in seen:
                 self.context.error(
-                    f"{what} `{ident.name}` appears twice",
+                    f"{role} `{ident.name}` appears twice",
                     ident.span,
                     f"the first is at column {seen[ident.name].span.column}; "
                     "rename one of them",
@@ -154,7 +154,9 @@ class StatementChecker:
         source = model.name if model is not None else None
         self._symbol(statement.name, "kernel", inputs=inputs, source=source)
 
-    def _expect_call(self, call: ast.Call, names: tuple[str, ...], what: str) -> bool:
+    def _expect_call(
+        self, call: ast.Call, names: tuple[str, ...], product: str
+    ) -> bool:
         if call.func in names:
             return True
         listed = ", ".join(f"`{name}(...)`" for name in names)
@@ -162,7 +164,7 @@ class StatementChecker:
         if call.func not in SIGNATURES:
             hint = suggestion(call.func, names) or hint
         self.context.error(
-            f"`{call.func}(...)` does not build {what}", call.func_span, hint
+            f"`{call.func}(...)` does not build {product}", call.func_span, hint
         )
         return False
 
@@ -240,12 +242,12 @@ class StatementChecker:
         self, expr: ast.Expr, kinds: tuple[str, ...], verb: str
     ) -> Symbol | None:
         """Check that `expr` names a declared symbol of one of `kinds`."""
-        wanted = " or ".join(kind for kind in kinds)
+        expected = " or ".join(kind for kind in kinds)
         if not isinstance(expr, ast.Name):
             self.context.error(
-                f"`{verb}` expects the name of a {wanted} here",
+                f"`{verb}` expects the name of a {expected} here",
                 expr.span,
-                f"declare the {wanted} first and use its name",
+                f"declare the {expected} first and use its name",
             )
             return None
         symbol = self.context.lookup(expr.id)
@@ -256,7 +258,7 @@ class StatementChecker:
             return None
         if symbol.kind not in kinds:
             self.context.error(
-                f"`{expr.id}` is {symbol.phrase}, but `{verb}` expects a {wanted} here",
+                f"`{expr.id}` is {symbol.phrase}, but `{verb}` expects a {expected} here",
                 expr.span,
                 _declared(self.context, kinds),
             )

@@ -299,10 +299,12 @@ class Scope:
         except KeyError:
             raise KeyError(f"`{name}` has no value in this scope") from None
 
-    def _typed(self, name: str, expected: type | tuple[type, ...], what: str) -> Any:
+    def _typed(
+        self, name: str, expected: type | tuple[type, ...], description: str
+    ) -> Any:
         value = self.get(name)
         if not isinstance(value, expected):
-            raise TypeError(f"`{name}` is not {what}: {type(value).__name__}")
+            raise TypeError(f"`{name}` is not {description}: {type(value).__name__}")
         return value
 
     def model(self, name: str) -> SymbolicModelIR:
@@ -393,9 +395,9 @@ class Scope:
         Numbers become floats (`inf` becomes math.inf), counts and seeds ints,
         choices their name and booleans bools. A model, operator or point name
         becomes its value in this scope, and an inline operator or point literal
-        its lowered value; an inline `init(...)` or `load(...)` stays an
-        `ast.Call` for the runtime to build. Keywords outside the signature,
-        such as the inputs of `grad`, become input values.
+        its lowered value. An inline `init(...)` or `load(...)` stays an
+        `ast.Call`, because the runtime builds it. Keywords outside the
+        signature, such as the inputs of `grad`, become input values.
         """
         values = signature.defaults()
         for name, expr in bind_arguments(call, signature).items():
