@@ -268,7 +268,7 @@ def test_parameter_given_as_input():
     line, column, message, hint = prelude_error("eval grad(m, S, at=p, x=1, w=0.3)")
     assert (line, column) == (1, 28)
     assert message == "`w` is a parameter of model `m`, not an input"
-    assert "`x`" in hint
+    assert hint == "parameters take their values from the point `at=`"
 
 
 def test_missing_input():
@@ -806,3 +806,17 @@ def test_mutated_programs_give_only_spec_errors():
             check_text(source)
         except (SpecError, SpecErrors) as error:
             assert error.render()
+
+
+def test_input_given_to_a_kernel():
+    line, column, message, hint = prelude_error("kernel K3 = ntk(m, at=p, x=0.3)")
+    assert (line, column) == (1, 26)
+    assert message == (
+        "`x` is an input of model `m`, but `ntk` builds a kernel of all inputs"
+    )
+    assert hint == "give inputs when evaluating the kernel, as in `eval K(0.3, 0.5)`"
+
+
+def test_parameter_given_to_a_kernel():
+    message = prelude_error("kernel K3 = nntk(m, G, at=p, b=0.3)")[2]
+    assert message == "`b` is a parameter of model `m`, not an input"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from nntk_lang._check.calls import CallChecker
 from nntk_lang._check.context import FileContext, Symbol, suggestion
 from nntk_lang._check.expressions import ExpressionChecker
-from nntk_lang.signatures import KERNEL_CALL, SIGNATURES
+from nntk_lang.signatures import KERNEL_CALL, SIGNATURES, Signature
 from nntk_lang.syntax import ast
 
 
@@ -30,9 +30,10 @@ class RequestChecker(CallChecker):
         signature = SIGNATURES[call.func]
         model = self._first_model(call)
         extra: dict[str, str] = {}
-        if signature.input_keywords and model is not None:
-            extra = {name: "an input" for name in model.inputs}
-            call = self._drop_parameter_keywords(call, model)
+        if model is not None:
+            call = self._drop_model_keywords(call, signature, model)
+            if signature.input_keywords:
+                extra = {name: "an input" for name in model.inputs}
         bound = self.bind(call, signature, extra)
         values = self.arguments(call, signature, bound)
         model = values.get("model")
@@ -77,17 +78,28 @@ class RequestChecker(CallChecker):
         symbol = self.context.lookup(first.id)
         return symbol if symbol is not None and symbol.kind in _MODELS else None
 
-    def _drop_parameter_keywords(self, call: ast.Call, model: Symbol) -> ast.Call:
-        """Report keywords that set a model parameter, and drop them."""
+    def _drop_model_keywords(
+        self, call: ast.Call, signature: Signature, model: Symbol
+    ) -> ast.Call:
+        """Report keywords named after a parameter, or after an input where the
+        request takes none, and drop them."""
         remaining = []
         for keyword in call.kwargs:
-            if keyword.name in model.params:
+            if signature.parameter(keyword.name) is not None:
+                remaining.append(keyword)
+            elif keyword.name in model.params:
                 self.context.error(
                     f"`{keyword.name}` is a parameter of model `{model.name}`, "
                     "not an input",
                     keyword.span,
-                    f"parameters take their values from the point `at=`; inputs "
-                    f"of `{model.name}` are {_listed(model.inputs)}",
+                    "parameters take their values from the point `at=`",
+                )
+            elif keyword.name in model.inputs and not signature.input_keywords:
+                self.context.error(
+                    f"`{keyword.name}` is an input of model `{model.name}`, but "
+                    f"`{call.func}` builds a kernel of all inputs",
+                    keyword.span,
+                    "give inputs when evaluating the kernel, as in `eval K(0.3, 0.5)`",
                 )
             else:
                 remaining.append(keyword)
