@@ -820,3 +820,9 @@ def test_input_given_to_a_kernel():
 def test_parameter_given_to_a_kernel():
     message = prelude_error("kernel K3 = nntk(m, G, at=p, b=0.3)")[2]
     assert message == "`b` is a parameter of model `m`, not an input"
+
+
+def test_load_needs_an_npz_file():
+    line, column, message, _ = error_of('point q = load("/etc/passwd")')
+    assert (line, column) == (1, 16)
+    assert message == "cannot load `/etc/passwd`: only .npz files can be loaded"

@@ -361,7 +361,15 @@ class CallChecker:
             self.context.undefined(call.func, call.func_span, SIGNATURES, "function")
             return None
         bound = self.bind(call, signature)
-        return self.arguments(call, signature, bound)
+        values = self.arguments(call, signature, bound)
+        path = values.get("path")
+        if call.func == "load" and isinstance(path, str) and not path.endswith(".npz"):
+            self.context.error(
+                f"cannot load `{path}`: only .npz files can be loaded",
+                bound["path"].span,
+                "save the parameters with numpy.savez and name the .npz file",
+            )
+        return values
 
 
 def _number_rule(kind: Kind, value: sympy.Expr) -> str:
