@@ -826,3 +826,9 @@ def test_load_needs_an_npz_file():
     line, column, message, _ = error_of('point q = load("/etc/passwd")')
     assert (line, column) == (1, 16)
     assert message == "cannot load `/etc/passwd`: only .npz files can be loaded"
+
+
+@pytest.mark.parametrize("digits", ["1." + "0" * 5000 + "1", "0" * 5000 + "1"])
+def test_number_with_too_many_digits(digits: str):
+    message = error_of(f"let a = {digits}")[2]
+    assert message == f"number `{digits[:20]}...` has more than 100 characters"

@@ -18,6 +18,7 @@ from nntk_lang.signatures import REQUEST_NAMES, SIGNATURES
 from nntk_lang.syntax import ast
 
 _FUNCTION_KINDS = ("def", "target")
+MAX_LITERAL_LENGTH = 100
 
 
 class _Unevaluated(Exception):
@@ -106,7 +107,14 @@ class ExpressionChecker:
 
     def _number(self, number: ast.Number) -> None:
         mantissa = re.split("[eE]", number.text)[0]
-        if not math.isfinite(number.value):
+        if len(number.text) > MAX_LITERAL_LENGTH:
+            self.context.error(
+                f"number `{number.text[:20]}...` has more than {MAX_LITERAL_LENGTH} "
+                "characters",
+                number.span,
+                "a 64-bit float keeps about 17 significant digits; shorten it",
+            )
+        elif not math.isfinite(number.value):
             self.context.error(
                 f"number `{number.text}` is too large",
                 number.span,

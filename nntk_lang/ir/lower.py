@@ -70,7 +70,11 @@ _COMPARISONS = {
 
 def literal_value(number: ast.Number) -> sympy.Rational:
     """Return the exact value of a numeric literal, read from its text."""
-    return sympy.Rational(number.text)
+    try:
+        return sympy.Rational(number.text)
+    except (TypeError, ValueError) as error:
+        # Python limits integer conversions to 4300 digits by default.
+        raise LoweringError(f"cannot read number `{number.text[:20]}...`") from error
 
 
 def _check_power(base: sympy.Expr, exponent: sympy.Expr) -> None:
