@@ -1,0 +1,1 @@
+"""Parts of the checker behind `nntk_lang.check`: symbols, expressions, calls."""
