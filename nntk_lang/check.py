@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sympy
+
 from nntk_lang._check.context import FileContext, Symbol
 from nntk_lang._check.statements import StatementChecker
-from nntk_lang.errors import SpecError, SpecErrors
+from nntk_lang.errors import Span, SpecError, SpecErrors
 from nntk_lang.resources import stdlib_dir
 from nntk_lang.syntax import ast
 from nntk_lang.syntax.parser import parse
@@ -63,6 +65,12 @@ class Checker:
         self.stdlib = stdlib if stdlib is not None else stdlib_dir()
         self.symbols: dict[str, Symbol] = {}
         self._imported: set[Path] = set()
+
+    def bind_session_name(self, name: str, kind: str, value: sympy.Expr | None = None) -> None:
+        """Declare (or redeclare) a name the session sets itself, such as `ans`."""
+        program = ast.Program("<session>", "", ())
+        span = Span("<session>", 1, 1, 1, 1)
+        self.symbols[name] = Symbol(name, kind, span, program, value=value)
 
     def check_statements(self, program: ast.Program) -> CheckedProgram:
         """Check `program` and add its declarations to the symbol table.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import sympy
 from rich.console import Console
 
 from nntk_lang import dispatch
@@ -108,10 +109,10 @@ class Runtime:
         value = np.asarray(estimate.value, dtype=np.float64)
         if value.ndim == 0:
             self.scope.bind_let("ans", float(value))
-            self.checker.declare_builtin_name("ans", "let")
+            self.checker.bind_session_name("ans", "let", sympy.Float(float(value), 17))
         elif value.ndim == 1:
             self.scope.bind("ans", value)
-            self.checker.declare_builtin_name("ans", "grid")
+            self.checker.bind_session_name("ans", "grid")
 
     def cancel(self) -> None:
         """Ask the running computation to stop; it raises `Cancelled` within a chunk."""

@@ -322,7 +322,14 @@ class CallChecker:
             )
 
     def input_value(self, expr: ast.Expr, n_inputs: int | None) -> object:
-        """Check an input value: a number, or a list of one number per input."""
+        """Check an input value: a number, or a list of one number per input.
+
+        A model with one input also takes many points at once: a grid name,
+        `linspace(...)` or a list of numbers, one per point.
+        """
+        if n_inputs in (1, None) and self._is_grid_like(expr):
+            self.grid(expr)
+            return expr
         if isinstance(expr, ast.ListLit):
             for item in expr.items:
                 self.expressions.constant(item)
@@ -340,6 +347,16 @@ class CallChecker:
             )
             return None
         return expr
+
+    def _is_grid_like(self, expr: ast.Expr) -> bool:
+        if isinstance(expr, ast.Call):
+            return expr.func == "linspace"
+        if isinstance(expr, ast.ListLit):
+            return not any(isinstance(item, ast.ListLit) for item in expr.items)
+        if isinstance(expr, ast.Name):
+            symbol = self.context.lookup(expr.id)
+            return symbol is not None and symbol.kind == "grid"
+        return False
 
     def point_literal(self, point: ast.PointLit) -> None:
         """Check that each entry of a point literal is a constant, named once."""

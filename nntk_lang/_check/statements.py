@@ -192,8 +192,8 @@ class StatementChecker:
 
     def _compare(self, statement: ast.Compare) -> None:
         subject = statement.subject
-        if isinstance(subject, ast.Call) and subject.func in ("nntk", "ntk"):
-            self.calls.request(subject)
+        if isinstance(subject, ast.Call) and subject.func in ("nntk", "ntk", "grad"):
+            self.calls.request(subject, inputs_from_grid=subject.func == "grad")
         else:
             self._subject(subject, ("kernel",), "compare")
         self.calls.grid(statement.grid)

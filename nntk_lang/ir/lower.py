@@ -267,6 +267,12 @@ class Scope:
                 "its text fixes; build it in the runtime and call Scope.bind"
             )
 
+    def bind_let(self, name: str, value: float) -> None:
+        """Store a number the session sets itself (such as `ans`) as a `let`."""
+        exact = sympy.Float(value, 17)
+        self._lets[name] = exact
+        self._values[name] = exact
+
     def bind(self, name: str, value: object) -> None:
         """Store a value the runtime built (a kernel, network or initial point)."""
         self._values[name] = value
