@@ -43,9 +43,19 @@ class ChunkPlan:
     input_chunk: int
     n_groups: int
 
-    def group_of(self, block: int, n_blocks: int) -> int:
-        """Return the jackknife group of a block: runs of consecutive blocks."""
-        return block * self.n_groups // n_blocks
+    def groups_of(
+        self, first_unit: int, count: int, options: MCOptions
+    ) -> torch.Tensor:
+        """Return the jackknife group of units first_unit .. first_unit + count − 1.
+
+        Groups are runs of consecutive units of near-equal size. Sobol groups
+        hold whole blocks, because the points of one scrambling are dependent.
+        """
+        units = torch.arange(first_unit, first_unit + count)
+        if options.sampler == "sobol":
+            per_block = options.block_size // options.evaluations_per_unit
+            return (units // per_block) * self.n_groups // options.n_blocks
+        return units * self.n_groups // options.units
 
 
 def plan_chunks(
@@ -60,7 +70,10 @@ def plan_chunks(
     itemsize = torch.empty((), dtype=options.torch_dtype).element_size()
     nodes = sum(1 for _ in sympy.preorder_traversal(model.ir.expr))
     cell_bytes = itemsize * (nodes + 2)
-    sample_bytes = 8 * (2 * n_inputs + 4 * model.n_params + 2)
+    # Per sample unit: differences, points, weights and per-unit gradients.
+    sample_bytes = 8 * (
+        2 * n_inputs + 4 * model.n_params + 2 + 2 * n_inputs * model.n_params
+    )
     rows = min(n_inputs, 64)
     evaluations = budget // (2 * (sample_bytes + cell_bytes * rows))
     blocks = options.chunk_blocks or max(1, evaluations // options.block_size)
@@ -72,7 +85,7 @@ def plan_chunks(
     return ChunkPlan(
         blocks_per_chunk=blocks,
         input_chunk=min(input_chunk, n_inputs),
-        n_groups=min(options.groups, options.n_blocks),
+        n_groups=min(options.groups, _replicates(options)),
     )
 
 
@@ -99,17 +112,18 @@ def iterate_chunks(
         ]
         z = torch.cat([draw.z for draw in draws]).to(theta.device)
         weights = torch.cat([draw.weights for draw in draws]).to(theta.device)
-        groups = torch.cat(
-            [
-                torch.full((draw.z.shape[0],), plan.group_of(b, n_blocks))
-                for b, draw in zip(range(start, stop), draws)
-            ]
-        )
+        first_unit = start * (options.block_size // options.evaluations_per_unit)
+        groups = plan.groups_of(first_unit, z.shape[0], options)
         differences = _differences(model, xs, theta, z, options, plan, base)
         yield Chunk(differences, weights, groups.to(theta.device))
         if options.progress is not None:
             done = min(stop * options.block_size, options.samples)
             options.progress(done, options.samples)
+
+
+def _replicates(options: MCOptions) -> int:
+    """Return the independent pieces a jackknife group can be made of."""
+    return options.n_blocks if options.sampler == "sobol" else options.units
 
 
 def _differences(

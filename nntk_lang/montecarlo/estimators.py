@@ -19,6 +19,7 @@ from nntk_lang.ir.symbolic import SymbolicModelIR
 from nntk_lang.montecarlo.chunking import ChunkPlan, iterate_chunks, plan_chunks
 from nntk_lang.montecarlo.gram import (
     GroupSums,
+    group_slices,
     kernel_by_sample_gram,
     kernel_from_group_sums,
     prefer_sample_gram,
@@ -61,8 +62,7 @@ def estimate_gradient(
         spread = rest - rest.mean(dim=0)
         stderr = torch.sqrt((count - 1) / count * (spread**2).sum(dim=0))
     else:
-        variance = (sums.squares - total * value**2).clamp(min=0) / (total - 1)
-        stderr = torch.sqrt(variance / total)
+        stderr = torch.sqrt(sums.spread / (total - 1) / total)
     return _estimate(value, stderr, options, device, plan, _sampler_text(options))
 
 
@@ -114,12 +114,29 @@ def estimate_kernel(
 
 @dataclass
 class _Sums:
-    """Float64 sums over sample units: per group, and squares per unit."""
+    """Float64 sums over sample units.
+
+    `spread` is Σ (D_u w_u − mean)² over units, merged chunk by chunk with
+    Chan's pairwise update, which avoids the cancellation of Σ x² − M·mean².
+    """
 
     g: torch.Tensor
     t: torch.Tensor
     units: torch.Tensor
-    squares: torch.Tensor
+    spread: torch.Tensor
+    mean: torch.Tensor
+    count: float = 0.0
+
+    def merge_spread(self, products: torch.Tensor) -> None:
+        """Fold per-unit estimates [N, U, d] into `mean` and `spread`."""
+        count = products.shape[1]
+        mean = products.mean(dim=1)
+        spread = ((products - mean[:, None, :]) ** 2).sum(dim=1)
+        total = self.count + count
+        delta = mean - self.mean
+        self.spread += spread + delta**2 * (self.count * count / total)
+        self.mean += delta * (count / total)
+        self.count = total
 
     def group_sums(self) -> GroupSums:
         return GroupSums(g=self.g, t=self.t, units=self.units)
@@ -140,15 +157,16 @@ def _accumulate(
         g=torch.zeros(groups, n, d, **zeros),
         t=torch.zeros(groups, n, n if with_kernel else 0, **zeros),
         units=torch.zeros(groups, **zeros),
-        squares=torch.zeros(n, d, **zeros),
+        spread=torch.zeros(n, d, **zeros),
+        mean=torch.zeros(n, d, **zeros),
     )
     for chunk in iterate_chunks(model, op, theta, xs, options, plan):
-        sums.squares += chunk.differences**2 @ chunk.weights**2
-        for j in torch.unique_consecutive(chunk.groups).tolist():
-            mask = chunk.groups == j
-            d_j, w_j = chunk.differences[:, mask], chunk.weights[mask]
+        if not with_kernel:
+            sums.merge_spread(chunk.differences[:, :, None] * chunk.weights[None])
+        for j, units in group_slices(chunk.groups):
+            d_j, w_j = chunk.differences[:, units], chunk.weights[units]
             sums.g[j] += d_j @ w_j
-            sums.units[j] += float(mask.sum())
+            sums.units[j] += float(d_j.shape[1])
             if with_kernel:
                 sums.t[j] += (d_j * (w_j**2).sum(dim=1)) @ d_j.T
     return sums

@@ -79,16 +79,25 @@ def kernel_by_sample_gram(
     total = float(differences.shape[1])
     value = kernel_value(v_sum, t_sum, total, estimator)
     leave_out = []
-    for j in torch.unique_consecutive(groups).tolist():
-        mask = groups == j
+    for _, mask in group_slices(groups):
         d_j = differences[:, mask]
         cross = d_j @ projected[mask]
         inner = d_j @ (gram[mask][:, mask] @ d_j.T)
         t_j = (d_j * norms[mask]) @ d_j.T
         v_rest = v_sum - cross - cross.T + inner
-        count = total - float(mask.sum())
+        count = total - float(d_j.shape[1])
         leave_out.append(kernel_value(v_rest, t_sum - t_j, count, estimator))
     return _symmetric(value), _symmetric(_jackknife_stderr(torch.stack(leave_out)))
+
+
+def group_slices(groups: torch.Tensor) -> list[tuple[int, slice]]:
+    """Return (group, slice of units) for each run of a non-decreasing group index."""
+    values, counts = torch.unique_consecutive(groups, return_counts=True)
+    runs, start = [], 0
+    for value, count in zip(values.tolist(), counts.tolist()):
+        runs.append((value, slice(start, start + count)))
+        start += count
+    return runs
 
 
 def prefer_sample_gram(n_inputs: int, units: int, d: int) -> bool:
@@ -96,7 +105,7 @@ def prefer_sample_gram(n_inputs: int, units: int, d: int) -> bool:
 
     Gradient route: g = D W costs N·M·d and g gᵀ costs N²·d. Sample-Gram route:
     C = W Wᵀ costs M²·d, C Dᵀ costs N·M² and D (C Dᵀ) costs N²·M. The sample
-    Gram wins when d is large against M.
+    Gram wins when d is large against M and M² < N·M + N², so M < 1.6·N.
     """
     gradient_route = n_inputs * units * d + n_inputs**2 * d
     sample_gram_route = units**2 * d + n_inputs * units**2 + n_inputs**2 * units

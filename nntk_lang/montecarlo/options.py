@@ -44,8 +44,8 @@ class MCOptions:
             free memory of the device.
         block_size: perturbed evaluations per seeded block; sobol needs a
             sample count that is a multiple of it, and at least two blocks.
-        groups: sample groups (runs of consecutive blocks) for the jackknife
-            and for block-level standard errors.
+        groups: sample groups (runs of consecutive units; whole blocks for
+            sobol) for the jackknife and for block-level standard errors.
         max_samples: cap on `samples`.
         input_chunk: inputs evaluated per model call; None sizes it by the budget.
         chunk_blocks: sample blocks per chunk; None sizes it by the budget.
@@ -62,7 +62,7 @@ class MCOptions:
     device: Device = "auto"
     memory_bytes: int | None = None
     block_size: int = 1024
-    groups: int = 32
+    groups: int = 64
     max_samples: int = 100_000_000
     input_chunk: int | None = None
     chunk_blocks: int | None = None
@@ -89,6 +89,11 @@ class MCOptions:
                 "raise `max_samples` to allow it"
             )
         self._check_sampler_counts()
+        if self.units < 2:
+            raise ConfigError(
+                f"`samples` = {self.samples} gives {self.units} sample unit(s); "
+                "standard errors need at least two"
+            )
 
     def _check_sampler_counts(self) -> None:
         if self.sampler == "antithetic":
