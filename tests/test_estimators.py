@@ -148,7 +148,9 @@ def test_group_b_kernels_match_refs(nonlocal_refs, sampler):
     assert len(records) == 6
     for index, record in enumerate(records):
         at = record["at"]
-        options = MCOptions(samples=2**20, seed=200 + index, sampler=sampler)
+        options = MCOptions(
+            samples=2**20, seed=200 + index, sampler=sampler, block_size=2**14
+        )
         estimate = estimate_kernel(
             _neuron(record["function"]),
             _operator(record),

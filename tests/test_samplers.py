@@ -86,7 +86,7 @@ def test_ball_radius_distribution(d):
 
 
 def test_block_reproducible():
-    options = MCOptions(samples=4096, seed=11, sampler="iid")
+    options = MCOptions(samples=4096, seed=11, sampler="iid", block_size=512)
     first = draw_block(OPERATORS["gaussian"], 2, options, 3)
     again = draw_block(OPERATORS["gaussian"], 2, options, 3)
     other = draw_block(OPERATORS["gaussian"], 2, options, 2)

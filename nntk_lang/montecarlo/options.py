@@ -61,7 +61,7 @@ class MCOptions:
     dtype: str = "float64"
     device: Device = "auto"
     memory_bytes: int | None = None
-    block_size: int = 1024
+    block_size: int = 4096
     groups: int = 64
     max_samples: int = 100_000_000
     input_chunk: int | None = None
