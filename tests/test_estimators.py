@@ -390,6 +390,18 @@ def test_sample_gram_route_matches_gradient_route():
         np.testing.assert_allclose(gram.stderr, gradient.stderr, rtol=1e-8, atol=1e-12)
 
 
+def _kernel_diagonals(model, operator, theta, xs, estimator: str, repeats: int):
+    """Return the diagonals [repeats, N] of K from 32 samples, seeds 0 .. repeats − 1."""
+    diagonals = []
+    for seed in range(repeats):
+        options = MCOptions(
+            samples=32, seed=seed, block_size=32, groups=2, kernel_estimator=estimator
+        )
+        value = estimate_kernel(model, operator, theta, xs, None, options).value
+        diagonals.append(np.diagonal(value))
+    return np.array(diagonals)
+
+
 @pytest.mark.slow
 def test_unbiased_kernel_removes_psd_bias(nonlocal_refs):
     (record,) = [
@@ -403,32 +415,24 @@ def test_unbiased_kernel_removes_psd_bias(nonlocal_refs):
     theta = np.array([at["w"], at["b"]])
     xs = np.array(at["x"])[:, None]
     exact = np.diagonal(np.array(record["value"]))
+
     # Per-unit variance of op f at each input, from one large independent run.
-    large = estimate_gradient(
-        model, operator, theta, xs, MCOptions(samples=2**21, seed=999)
-    )
-    unit_variance = (large.stderr**2 * (2**20)).sum(axis=1)
-    samples, repeats = 32, 1500
-    unbiased, psd = [], []
-    for seed in range(repeats):
-        options = MCOptions(samples=samples, seed=seed, block_size=32, groups=2)
-        value = estimate_kernel(model, operator, theta, xs, None, options).value
-        unbiased.append(np.diagonal(value))
-        psd_options = MCOptions(
-            samples=samples, seed=seed, block_size=32, groups=2, kernel_estimator="psd"
-        )
-        psd.append(
-            np.diagonal(
-                estimate_kernel(model, operator, theta, xs, None, psd_options).value
-            )
-        )
-    unbiased, psd = np.array(unbiased), np.array(psd)
-    spread = lambda a: a.std(axis=0, ddof=1) / np.sqrt(repeats)
-    _assert_within_stderr(unbiased.mean(axis=0), spread(unbiased), exact)
-    # The V-statistic diagonal is ‖ĝ‖², biased up by trace Var(ĝ) = unit variance / M.
-    bias = unit_variance / (samples // 2)
-    assert np.all(psd.mean(axis=0) - exact > 4 * spread(psd))
-    _assert_within_stderr(psd.mean(axis=0), spread(psd), exact + bias)
+    large = MCOptions(samples=2**21, seed=999)
+    gradient = estimate_gradient(model, operator, theta, xs, large)
+    unit_variance = (gradient.stderr**2 * large.units).sum(axis=1)
+
+    repeats = 1500
+    unbiased = _kernel_diagonals(model, operator, theta, xs, "unbiased", repeats)
+    psd = _kernel_diagonals(model, operator, theta, xs, "psd", repeats)
+    unbiased_stderr = unbiased.std(axis=0, ddof=1) / np.sqrt(repeats)
+    psd_stderr = psd.std(axis=0, ddof=1) / np.sqrt(repeats)
+    _assert_within_stderr(unbiased.mean(axis=0), unbiased_stderr, exact)
+
+    # The V-statistic diagonal is ‖ĝ‖², biased up by trace Var(ĝ), which is the
+    # per-unit variance over the 16 antithetic pairs of 32 samples.
+    bias = unit_variance / 16
+    assert np.all(psd.mean(axis=0) - exact > 4 * psd_stderr)
+    _assert_within_stderr(psd.mean(axis=0), psd_stderr, exact + bias)
 
 
 def test_progress_and_cancel_are_called():

@@ -15,8 +15,9 @@ x = real_symbol("x")
 w = real_symbol("w")
 b = real_symbol("b")
 
-# Each case: an expression in x (input) and w, b (parameters), and the range the
-# random points come from; positive ranges keep log, sqrt and x**-k defined.
+# Each case is an expression in the input x and the parameters w, b, with the
+# range of the random points. Shifts such as w + 3 keep log, sqrt and negative
+# powers defined on (-2, 2).
 CASES = {
     "sqrt2_constant": (sympy.sqrt(2) * w + sympy.pi - sympy.E * b, (-2, 2)),
     "rational_float": (sympy.Rational(3, 7) * w + sympy.Float(0.25) * x + 5, (-2, 2)),

@@ -37,7 +37,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ChunkPlan:
-    """How a request is cut: sample blocks per chunk and inputs per model call."""
+    """The cut of a request: sample blocks per chunk and inputs per model call."""
 
     blocks_per_chunk: int
     input_chunk: int

@@ -3,7 +3,7 @@
 The lowering walks the sympy tree once and returns nested Python closures over
 torch operations; it never generates or executes source text. Each closure maps
 `(inputs [N, n_in], params [M, d])` to a tensor of shape [N, M]. Every leaf,
-constants included, is broadcast to [N, M], so each node sees the same shape.
+constants included, is broadcast to [N, M], so every node gets the same shape.
 
 Dispatch goes by sympy class: a `_lower_<ClassName>` method where a node needs
 its own rule, and `FUNCTIONS` for plain elementwise functions.
@@ -231,7 +231,7 @@ class TorchLowering:
 
         def piecewise(inputs: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
             # The first true condition wins, so fold from the last branch back.
-            # Where no condition holds the value is NaN, as sympy leaves it undefined.
+            # Where no condition is true the value is NaN, as sympy leaves it undefined.
             result = torch.full(
                 _shape(inputs, params),
                 float("nan"),
