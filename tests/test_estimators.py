@@ -390,12 +390,19 @@ def test_sample_gram_route_matches_gradient_route():
         np.testing.assert_allclose(gram.stderr, gradient.stderr, rtol=1e-8, atol=1e-12)
 
 
-def _kernel_diagonals(model, operator, theta, xs, estimator: str, repeats: int):
+def _kernel_diagonals(
+    model, operator, theta, xs, estimator: str, repeats: int, sampler="antithetic"
+):
     """Return the diagonals [repeats, N] of K from 32 samples, seeds 0 .. repeats − 1."""
     diagonals = []
     for seed in range(repeats):
         options = MCOptions(
-            samples=32, seed=seed, block_size=32, groups=2, kernel_estimator=estimator
+            samples=32,
+            seed=seed,
+            sampler=sampler,
+            block_size=8 if sampler == "sobol" else 32,
+            groups=2,
+            kernel_estimator=estimator,
         )
         value = estimate_kernel(model, operator, theta, xs, None, options).value
         diagonals.append(np.diagonal(value))
@@ -433,6 +440,29 @@ def test_unbiased_kernel_removes_psd_bias(nonlocal_refs):
     bias = unit_variance / 16
     assert np.all(psd.mean(axis=0) - exact > 4 * psd_stderr)
     _assert_within_stderr(psd.mean(axis=0), psd_stderr, exact + bias)
+
+
+@pytest.mark.slow
+def test_sobol_unbiased_kernel_drops_block_pairs(nonlocal_refs):
+    # Points of one scrambling are dependent, so dropping only the m = m' terms
+    # would leave a bias of about −Var(one sample)/M at 32 samples.
+    (record,) = [
+        r
+        for r in nonlocal_refs
+        if r["operator"] == "NNTK_S" and r["function"] == "neuron_sign"
+    ]
+    model = compile_model(_neuron("neuron_sign"))
+    operator = Smoothing(record["params"]["sigma"])
+    at = record["at"]
+    theta = np.array([at["w"], at["b"]])
+    xs = np.array(at["x"])[:, None]
+    exact = np.diagonal(np.array(record["value"]))
+    repeats = 1500
+    diagonals = _kernel_diagonals(
+        model, operator, theta, xs, "unbiased", repeats, sampler="sobol"
+    )
+    stderr = diagonals.std(axis=0, ddof=1) / np.sqrt(repeats)
+    _assert_within_stderr(diagonals.mean(axis=0), stderr, exact)
 
 
 def test_progress_and_cancel_are_called():

@@ -28,11 +28,13 @@ class Chunk:
             pairs, or f(θ+z) for smoothing without a baseline.
         weights: W [U, d], the weights w(z).
         groups: [U] jackknife group of each unit, non-decreasing.
+        blocks: [U] seeded block of each unit, non-decreasing.
     """
 
     differences: torch.Tensor
     weights: torch.Tensor
     groups: torch.Tensor
+    blocks: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class ChunkPlan:
     blocks_per_chunk: int
     input_chunk: int
     n_groups: int
+    budget_bytes: int
 
     def groups_of(
         self, first_unit: int, count: int, options: MCOptions
@@ -86,6 +89,7 @@ def plan_chunks(
         blocks_per_chunk=blocks,
         input_chunk=min(input_chunk, n_inputs),
         n_groups=min(options.groups, _replicates(options)),
+        budget_bytes=budget,
     )
 
 
@@ -113,9 +117,15 @@ def iterate_chunks(
         z = torch.cat([draw.z for draw in draws]).to(theta.device)
         weights = torch.cat([draw.weights for draw in draws]).to(theta.device)
         first_unit = start * (options.block_size // options.evaluations_per_unit)
-        groups = plan.groups_of(first_unit, z.shape[0], options)
+        groups = plan.groups_of(first_unit, z.shape[0], options).to(theta.device)
+        blocks = torch.cat(
+            [
+                torch.full((len(draw.z),), b)
+                for b, draw in zip(range(start, stop), draws)
+            ]
+        ).to(theta.device)
         differences = _differences(model, xs, theta, z, options, plan, base)
-        yield Chunk(differences, weights, groups.to(theta.device))
+        yield Chunk(differences, weights, groups, blocks)
         if options.progress is not None:
             done = min(stop * options.block_size, options.samples)
             options.progress(done, options.samples)

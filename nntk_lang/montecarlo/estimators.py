@@ -16,7 +16,12 @@ import torch
 from nntk_lang.errors import ConfigError
 from nntk_lang.ir.operators import Operator
 from nntk_lang.ir.symbolic import SymbolicModelIR
-from nntk_lang.montecarlo.chunking import ChunkPlan, iterate_chunks, plan_chunks
+from nntk_lang.montecarlo.chunking import (
+    Chunk,
+    ChunkPlan,
+    iterate_chunks,
+    plan_chunks,
+)
 from nntk_lang.montecarlo.gram import (
     GroupSums,
     group_slices,
@@ -82,7 +87,7 @@ def estimate_kernel(
 
     Returns:
         value and stderr [N1, N2]; the standard error is the jackknife over
-        groups of sample blocks. `estimator` names the U- or V-statistic.
+        groups of sample units. `estimator` names the U- or V-statistic.
     """
     model, device = _prepare(model, options)
     x2 = x1 if x2 is None else x2
@@ -90,9 +95,14 @@ def estimate_kernel(
     theta_t, xs_t = _tensors(model, theta, union, options, device)
     plan = plan_chunks(model, xs_t.shape[0], options, device)
     estimator = options.kernel_estimator
-    if plan.blocks_per_chunk >= options.n_blocks and prefer_sample_gram(
-        xs_t.shape[0], options.units, model.n_params
-    ):
+    # The sample Gram needs independent units, all in one chunk, and two [M, M]
+    # matrices in memory.
+    gram_fits = (
+        options.sampler != "sobol"
+        and plan.blocks_per_chunk >= options.n_blocks
+        and 16 * options.units**2 <= plan.budget_bytes
+    )
+    if gram_fits and prefer_sample_gram(xs_t.shape[0], options.units, model.n_params):
         (chunk,) = iterate_chunks(model, op, theta_t, xs_t, options, plan)
         value, stderr = kernel_by_sample_gram(
             chunk.differences, chunk.weights, chunk.groups, estimator
@@ -123,6 +133,7 @@ class _Sums:
     g: torch.Tensor
     t: torch.Tensor
     units: torch.Tensor
+    piece_squares: torch.Tensor
     spread: torch.Tensor
     mean: torch.Tensor
     count: float = 0.0
@@ -139,7 +150,7 @@ class _Sums:
         self.count = total
 
     def group_sums(self) -> GroupSums:
-        return GroupSums(g=self.g, t=self.t, units=self.units)
+        return GroupSums(self.g, self.t, self.units, self.piece_squares)
 
 
 def _accumulate(
@@ -157,19 +168,42 @@ def _accumulate(
         g=torch.zeros(groups, n, d, **zeros),
         t=torch.zeros(groups, n, n if with_kernel else 0, **zeros),
         units=torch.zeros(groups, **zeros),
+        piece_squares=torch.zeros(groups, **zeros),
         spread=torch.zeros(n, d, **zeros),
         mean=torch.zeros(n, d, **zeros),
     )
     for chunk in iterate_chunks(model, op, theta, xs, options, plan):
         if not with_kernel:
             sums.merge_spread(chunk.differences[:, :, None] * chunk.weights[None])
-        for j, units in group_slices(chunk.groups):
-            d_j, w_j = chunk.differences[:, units], chunk.weights[units]
-            sums.g[j] += d_j @ w_j
-            sums.units[j] += float(d_j.shape[1])
-            if with_kernel:
-                sums.t[j] += (d_j * (w_j**2).sum(dim=1)) @ d_j.T
+        if options.sampler == "sobol":
+            _add_blocks(sums, chunk, with_kernel)
+        else:
+            _add_units(sums, chunk, with_kernel)
     return sums
+
+
+def _add_units(sums: _Sums, chunk: Chunk, with_kernel: bool) -> None:
+    """Add independent units: the dropped kernel terms are the m = m' ones."""
+    for j, units in group_slices(chunk.groups):
+        d_j, w_j = chunk.differences[:, units], chunk.weights[units]
+        sums.g[j] += d_j @ w_j
+        sums.units[j] += float(d_j.shape[1])
+        sums.piece_squares[j] += float(d_j.shape[1])
+        if with_kernel:
+            sums.t[j] += (d_j * (w_j**2).sum(dim=1)) @ d_j.T
+
+
+def _add_blocks(sums: _Sums, chunk: Chunk, with_kernel: bool) -> None:
+    """Add sobol blocks: the dropped kernel terms are all pairs within a block."""
+    for _, units in group_slices(chunk.blocks):
+        j = int(chunk.groups[units.start])
+        g_b = chunk.differences[:, units] @ chunk.weights[units]
+        count = float(units.stop - units.start)
+        sums.g[j] += g_b
+        sums.units[j] += count
+        sums.piece_squares[j] += count**2
+        if with_kernel:
+            sums.t[j] += g_b @ g_b.T
 
 
 def _prepare(

@@ -5,9 +5,14 @@ K_V = g gᵀ / M², positive semidefinite but biased upward by the m = m' terms
 T = D diag(‖w‖²) Dᵀ. The U-statistic drops them:
 K_U = (g gᵀ − T) / (M (M − 1)).
 
+Scrambled Sobol points of one block are dependent, so for sobol the dropped
+terms are the pairs within a block: T = Σ_b g_b g_bᵀ over blocks b, and
+K_U = (g gᵀ − T) / (M² − Σ_b n_b²). With blocks of one unit this is the
+formula above, so `piece_squares` (Σ n_b²) covers both cases.
+
 Standard errors come from the jackknife over groups of consecutive sample
-blocks: each group j is left out in turn, giving K_(−j), and
-var = (G − 1)/G · Σⱼ (K_(−j) − mean)².
+units (whole blocks for sobol): each group j is left out in turn, giving
+K_(−j), and var = (G − 1)/G · Σⱼ (K_(−j) − mean)².
 """
 
 from __future__ import annotations
@@ -23,22 +28,29 @@ class GroupSums:
 
     Attributes:
         g: [G, N, d] sums of D W over the units of each group.
-        t: [G, N, N] sums of D diag(‖w‖²) Dᵀ over each group.
+        t: [G, N, N] sums of the dropped terms over each group.
         units: [G] sample units in each group.
+        piece_squares: [G] sums of squared sizes of the independent pieces
+            (units, or sobol blocks) in each group.
     """
 
     g: torch.Tensor
     t: torch.Tensor
     units: torch.Tensor
+    piece_squares: torch.Tensor
 
 
 def kernel_value(
-    v_sum: torch.Tensor, t_sum: torch.Tensor, units: float, estimator: str
+    v_sum: torch.Tensor,
+    t_sum: torch.Tensor,
+    units: float,
+    piece_squares: float,
+    estimator: str,
 ) -> torch.Tensor:
     """Return K_V (estimator "psd") or K_U ("unbiased") from g gᵀ and T sums."""
     if estimator == "psd":
         return v_sum / units**2
-    return (v_sum - t_sum) / (units * (units - 1))
+    return (v_sum - t_sum) / (units**2 - piece_squares)
 
 
 def kernel_from_group_sums(
@@ -48,13 +60,18 @@ def kernel_from_group_sums(
     g = sums.g.sum(dim=0)
     t = sums.t.sum(dim=0)
     total = float(sums.units.sum())
-    value = kernel_value(g @ g.T, t, total, estimator)
+    squares = float(sums.piece_squares.sum())
+    value = kernel_value(g @ g.T, t, total, squares, estimator)
     leave_out = []
     for j in range(sums.g.shape[0]):
         rest = g - sums.g[j]
         leave_out.append(
             kernel_value(
-                rest @ rest.T, t - sums.t[j], total - float(sums.units[j]), estimator
+                rest @ rest.T,
+                t - sums.t[j],
+                total - float(sums.units[j]),
+                squares - float(sums.piece_squares[j]),
+                estimator,
             )
         )
     return _symmetric(value), _symmetric(_jackknife_stderr(torch.stack(leave_out)))
@@ -68,7 +85,7 @@ def kernel_by_sample_gram(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Assemble K and its jackknife standard error through C = W Wᵀ [M, M].
 
-    Needs every sample unit at once. With E = C Dᵀ, g gᵀ = D E, and leaving
+    Needs every sample unit at once, and units that are independent (not sobol). With E = C Dᵀ, g gᵀ = D E, and leaving
     group j out gives g gᵀ − D_j E_j − (D_j E_j)ᵀ + D_j C_jj D_jᵀ.
     """
     gram = weights @ weights.T
@@ -77,7 +94,7 @@ def kernel_by_sample_gram(
     norms = torch.diagonal(gram)
     t_sum = (differences * norms) @ differences.T
     total = float(differences.shape[1])
-    value = kernel_value(v_sum, t_sum, total, estimator)
+    value = kernel_value(v_sum, t_sum, total, total, estimator)
     leave_out = []
     for _, mask in group_slices(groups):
         d_j = differences[:, mask]
@@ -86,7 +103,7 @@ def kernel_by_sample_gram(
         t_j = (d_j * norms[mask]) @ d_j.T
         v_rest = v_sum - cross - cross.T + inner
         count = total - float(d_j.shape[1])
-        leave_out.append(kernel_value(v_rest, t_sum - t_j, count, estimator))
+        leave_out.append(kernel_value(v_rest, t_sum - t_j, count, count, estimator))
     return _symmetric(value), _symmetric(_jackknife_stderr(torch.stack(leave_out)))
 
 
