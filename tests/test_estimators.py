@@ -128,6 +128,9 @@ def _neuron(function: str) -> SymbolicModelIR:
 
 
 def test_group_b_gradients_match_refs(nonlocal_refs):
+    # One record puts θ on the jump (w x + b = 0). There the G integrand is of
+    # size 1/‖z‖, whose variance diverges logarithmically in d = 2, so its
+    # standard error is only roughly right; z-scores over 40 seeds had spread 1.
     records = _records(nonlocal_refs, "B", ("G", "G_density", "S"))
     assert len(records) == 25
     for index, record in enumerate(records):

@@ -231,6 +231,8 @@ class TorchLowering:
 
         def piecewise(inputs: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
             # The first true condition wins, so fold from the last branch back.
+            # NOTE: autodiff through torch.where gives NaN where an unselected
+            # branch has an infinite or NaN derivative (sqrt of t <= 0, log at 0).
             # Where no condition is true the value is NaN, as sympy leaves it undefined.
             result = torch.full(
                 _shape(inputs, params),
