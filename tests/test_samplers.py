@@ -159,6 +159,13 @@ def test_options_reject_invalid(case):
         MCOptions(**fields)
 
 
+def test_options_accept_torch_dtype():
+    assert MCOptions(dtype=torch.float32).dtype == "float32"
+    assert MCOptions(dtype=torch.float32).torch_dtype == torch.float32
+    with pytest.raises(ConfigError, match="`dtype` must be one of"):
+        MCOptions(dtype=torch.int64)
+
+
 def test_options_cap_samples():
     with pytest.raises(ResourceLimitError, match="raise `max_samples`"):
         MCOptions(samples=2000, max_samples=1000)

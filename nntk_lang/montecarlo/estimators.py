@@ -85,6 +85,14 @@ def estimate_kernel(
     distinct rows of x1 and x2 together, so K(xs, xs) is exactly symmetric and,
     with the "psd" estimator, positive semidefinite.
 
+    Args:
+        model: the model, lowered or symbolic.
+        op: a `Nonlocal` or `Smoothing` operator.
+        theta: the parameter point [d].
+        x1: row inputs [N1, n_in].
+        x2: column inputs [N2, n_in]; None means x1.
+        options: sample count, seed, sampler, estimator and resources.
+
     Returns:
         value and stderr [N1, N2]; the standard error is the jackknife over
         groups of sample units. `estimator` names the U- or V-statistic.
@@ -173,7 +181,7 @@ def _accumulate(
         mean=torch.zeros(n, d, **zeros),
     )
     for chunk in iterate_chunks(model, op, theta, xs, options, plan):
-        if not with_kernel:
+        if not with_kernel and options.sampler != "sobol":
             sums.merge_spread(chunk.differences[:, :, None] * chunk.weights[None])
         if options.sampler == "sobol":
             _add_blocks(sums, chunk, with_kernel)

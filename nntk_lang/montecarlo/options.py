@@ -37,8 +37,8 @@ class MCOptions:
             operators always subtract it.
         kernel_estimator: "unbiased" (U-statistic, drops the m = m' terms) or
             "psd" (V-statistic, positive semidefinite, biased upward by ~1/M).
-        dtype: "float32" or "float64", the dtype the model is evaluated in;
-            sums are always accumulated in float64.
+        dtype: "float32" or "float64" (or the torch dtype), the dtype the
+            model is evaluated in. Sums are always accumulated in float64.
         device: "auto" (cuda when available), "cpu" or "cuda".
         memory_bytes: memory budget of one chunk; None takes a share of the
             free memory of the device.
@@ -70,6 +70,9 @@ class MCOptions:
     cancel: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
+        names = {dtype: name for name, dtype in _DTYPES.items()}
+        if isinstance(self.dtype, torch.dtype) and self.dtype in names:
+            object.__setattr__(self, "dtype", names[self.dtype])
         _check_positive_int("samples", self.samples)
         _check_positive_int("block_size", self.block_size)
         _check_positive_int("max_samples", self.max_samples)
