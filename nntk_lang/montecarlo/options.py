@@ -58,7 +58,7 @@ class MCOptions:
     sampler: Sampler = "antithetic"
     baseline: bool = False
     kernel_estimator: KernelEstimator = "unbiased"
-    dtype: str = "float64"
+    dtype: str | torch.dtype = "float64"
     device: Device = "auto"
     memory_bytes: int | None = None
     block_size: int = 4096
