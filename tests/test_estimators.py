@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 from nntk_lang.errors import Cancelled, ConfigError
-from nntk_lang.ir.operators import Nonlocal, Smoothing
+from nntk_lang.ir.operators import Attention, Nonlocal, Smoothing
 from nntk_lang.ir.primitives import BUILTINS
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
 from nntk_lang.montecarlo.estimators import estimate_gradient, estimate_kernel
@@ -538,3 +538,42 @@ def test_estimators_reject_bad_shapes():
         estimate_gradient(
             model, Smoothing(0.5), np.zeros(2), np.zeros((3, 2)), MCOptions(samples=64)
         )
+
+
+def test_smoothing_baseline_cuts_variance():
+    # S sin(θ) = d/dθ E[sin(θ + σu)] = cos(θ) exp(−σ²/2); the constant 100 adds
+    # variance to iid samples unless f(θ) is subtracted.
+    model = SymbolicModelIR("g", (), (theta_symbol,), 100 + sympy.sin(theta_symbol))
+    sigma, theta = 0.3, 0.4
+    exact = np.cos(theta) * np.exp(-(sigma**2) / 2)
+    results = {}
+    for baseline in (False, True):
+        options = MCOptions(samples=200_000, seed=1, sampler="iid", baseline=baseline)
+        estimate = estimate_gradient(
+            model, Smoothing(sigma), np.array([theta]), NO_INPUTS, options
+        )
+        _assert_within_stderr(estimate.value, estimate.stderr, [[exact]])
+        results[baseline] = estimate.stderr[0, 0]
+    assert results[True] < results[False] / 50
+
+
+def test_nonlocal_iid_subtracts_f_at_theta():
+    # G of a constant is 0 for every sample because f(θ) is subtracted.
+    model = SymbolicModelIR("g", (), (theta_symbol,), 5 + 0 * theta_symbol)
+    options = MCOptions(samples=1000, sampler="iid")
+    estimate = estimate_gradient(
+        model, Nonlocal("gaussian", 0.5), np.array([0.1]), NO_INPUTS, options
+    )
+    assert estimate.value[0, 0] == 0.0
+    assert estimate.stderr[0, 0] == 0.0
+
+
+def test_unsupported_operators_raise():
+    model = _relu_neuron()
+    theta = np.array([1.0, 0.1])
+    attention = Attention(Nonlocal("gaussian", 0.5), "output", 1.0)
+    with pytest.raises(NotImplementedError, match="no sampler for `Attention`"):
+        estimate_gradient(model, attention, theta, TEN_INPUTS, MCOptions(samples=64))
+    layered = Nonlocal("gaussian", 0.5, blocks="layer")
+    with pytest.raises(NotImplementedError, match="blocks='layer'"):
+        estimate_gradient(model, layered, theta, TEN_INPUTS, MCOptions(samples=64))

@@ -175,3 +175,9 @@ def test_resolve_device_auto():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
     assert resolve_device("cpu").type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the missing-CUDA error")
+def test_resolve_device_without_cuda():
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        resolve_device("cuda")
