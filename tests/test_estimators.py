@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
-from nntk_lang.errors import Cancelled, ConfigError
+from nntk_lang.errors import Cancelled, ConfigError, ResourceLimitError
 from nntk_lang.ir.operators import Attention, Nonlocal, Smoothing
 from nntk_lang.ir.primitives import BUILTINS
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
@@ -577,3 +577,16 @@ def test_unsupported_operators_raise():
     layered = Nonlocal("gaussian", 0.5, blocks="layer")
     with pytest.raises(NotImplementedError, match="blocks='layer'"):
         estimate_gradient(model, layered, theta, TEN_INPUTS, MCOptions(samples=64))
+
+
+def test_kernel_rejects_jackknife_over_budget():
+    options = MCOptions(samples=4096, memory_bytes=100_000)
+    with pytest.raises(ResourceLimitError, match="lower `groups`"):
+        estimate_kernel(
+            _relu_neuron(),
+            Smoothing(0.5),
+            np.array([1.0, 0.1]),
+            np.linspace(-1, 1, 50)[:, None],
+            None,
+            options,
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nntk_lang.errors import ConfigError
+from nntk_lang.errors import ConfigError, ResourceLimitError
 from nntk_lang.ir.operators import Operator
 from nntk_lang.ir.symbolic import SymbolicModelIR
 from nntk_lang.montecarlo.chunking import (
@@ -102,6 +102,7 @@ def estimate_kernel(
     union, index1, index2 = _union_rows(np.asarray(x1), np.asarray(x2))
     theta_t, xs_t = _tensors(model, theta, union, options, device)
     plan = plan_chunks(model, xs_t.shape[0], options, device)
+    _check_jackknife_memory(xs_t.shape[0], model.n_params, plan)
     estimator = options.kernel_estimator
     # The sample Gram needs independent units, all in one chunk, and two [M, M]
     # matrices in memory.
@@ -212,6 +213,17 @@ def _add_blocks(sums: _Sums, chunk: Chunk, with_kernel: bool) -> None:
         sums.piece_squares[j] += count**2
         if with_kernel:
             sums.t[j] += g_b @ g_b.T
+
+
+def _check_jackknife_memory(n_inputs: int, d: int, plan: ChunkPlan) -> None:
+    """Raise when the per-group kernel sums [G, N, N + d] exceed the budget."""
+    needed = 8 * plan.n_groups * n_inputs * (n_inputs + d)
+    if needed > plan.budget_bytes:
+        raise ResourceLimitError(
+            f"the kernel jackknife needs {needed} bytes for {plan.n_groups} groups "
+            f"of {n_inputs} inputs, over the memory budget of {plan.budget_bytes} "
+            "bytes; lower `groups`, use fewer inputs or raise `memory_bytes`"
+        )
 
 
 def _prepare(
