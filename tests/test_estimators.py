@@ -541,7 +541,7 @@ def test_estimators_reject_bad_shapes():
 
 
 def test_smoothing_baseline_cuts_variance():
-    # S sin(θ) = d/dθ E[sin(θ + σu)] = cos(θ) exp(−σ²/2); the constant 100 adds
+    # S sin(θ) = d/dθ E[sin(θ + σu)] = cos(θ) exp(−σ²/2). The constant 100 adds
     # variance to iid samples unless f(θ) is subtracted.
     model = SymbolicModelIR("g", (), (theta_symbol,), 100 + sympy.sin(theta_symbol))
     sigma, theta = 0.3, 0.4

@@ -47,7 +47,7 @@ def estimate_gradient(
         model: the model, lowered or symbolic.
         op: a `Nonlocal` or `Smoothing` operator.
         theta: the parameter point [d].
-        xs: inputs [N, n_in]; use shape [1, 0] for a model without inputs.
+        xs: inputs [N, n_in]. A model without inputs takes shape [1, 0].
         options: sample count, seed, sampler and resources.
 
     Returns:
