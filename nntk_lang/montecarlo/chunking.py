@@ -161,7 +161,7 @@ def _evaluate(
     options: MCOptions,
     input_chunk: int,
 ) -> torch.Tensor:
-    """Evaluate f at every input and parameter point; returns float64 [N, P]."""
+    """Evaluate f at every input and parameter point as float64 [N, P]."""
     points = points.to(options.torch_dtype)
     out = torch.full(
         (xs.shape[0], points.shape[0]),

@@ -131,12 +131,12 @@ class MCOptions:
 
     @property
     def n_blocks(self) -> int:
-        """Seeded blocks; the last one may be partly used."""
+        """Number of seeded blocks. The last one may be partly used."""
         return -(-self.samples // self.block_size)
 
 
 def resolve_device(device: str) -> torch.device:
-    """Turn "auto", "cpu" or "cuda" into a torch device; auto prefers cuda."""
+    """Turn "auto", "cpu" or "cuda" into a torch device. "auto" prefers cuda."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():

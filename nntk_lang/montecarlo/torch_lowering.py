@@ -218,8 +218,8 @@ class TorchLowering:
         at_zero = self.lower(expr.args[1] if len(expr.args) > 1 else sympy.S.Half)
 
         def heaviside(inputs: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-            # torch.heaviside has no derivative in torch 2.13; the where form has
-            # derivative 0, as the classical NTK takes for jumps.
+            # torch.heaviside has no derivative in torch 2.13, but the where form
+            # has derivative 0, as the classical NTK takes for jumps.
             t = argument(inputs, params)
             jump = torch.where(t == 0, at_zero(inputs, params), torch.zeros_like(t))
             return torch.where(t > 0, torch.ones_like(t), jump)
