@@ -434,7 +434,7 @@ def test_unbiased_kernel_removes_psd_bias(nonlocal_refs):
     gradient = estimate_gradient(model, operator, theta, xs, large)
     unit_variance = (gradient.stderr**2 * large.units).sum(axis=1)
 
-    repeats = 1500
+    repeats = 1000
     unbiased = _kernel_diagonals(model, operator, theta, xs, "unbiased", repeats)
     psd = _kernel_diagonals(model, operator, theta, xs, "psd", repeats)
     unbiased_stderr = unbiased.std(axis=0, ddof=1) / np.sqrt(repeats)
@@ -463,7 +463,7 @@ def test_sobol_unbiased_kernel_drops_block_pairs(nonlocal_refs):
     theta = np.array([at["w"], at["b"]])
     xs = np.array(at["x"])[:, None]
     exact = np.diagonal(np.array(record["value"]))
-    repeats = 1500
+    repeats = 1000
     diagonals = _kernel_diagonals(
         model, operator, theta, xs, "unbiased", repeats, sampler="sobol"
     )
