@@ -590,3 +590,23 @@ def test_kernel_rejects_jackknife_over_budget():
             None,
             options,
         )
+
+
+def test_kernel_without_inputs_is_squared_gradient(nonlocal_refs):
+    # With one scalar parameter and no inputs, K = (op g(θ))².
+    (record,) = [
+        r
+        for r in nonlocal_refs
+        if r["group"] == "A"
+        and r["operator"] == "S"
+        and r["function"] == "sign"
+        and r["params"]["sigma"] == 0.5
+        and r["at"] == 0.05
+    ]
+    model = SymbolicModelIR("g", (), (theta_symbol,), _scalar_function("sign"))
+    options = MCOptions(samples=400_000, seed=3)
+    estimate = estimate_kernel(
+        model, _operator(record), np.array([0.05]), NO_INPUTS, NO_INPUTS, options
+    )
+    assert estimate.value.shape == (1, 1)
+    _assert_within_stderr(estimate.value, estimate.stderr, [[record["value"] ** 2]])
