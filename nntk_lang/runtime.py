@@ -237,7 +237,11 @@ class Runtime:
         )
 
     def _run_KernelDecl(self, statement: ast.KernelDecl, source) -> None:
-        call = statement.value
+        spec = self._kernel_spec(statement.value, statement.name.name)
+        self.scope.bind(statement.name.name, spec)
+
+    def _kernel_spec(self, call: ast.Call, name: str) -> KernelSpec:
+        """Build the kernel that `nntk(...)` or `ntk(...)` describes."""
         model = self.scope.model(_name_arg(call, 0))
         theta = self._theta(model, call)
         request = self._request_options(call)
@@ -246,9 +250,13 @@ class Runtime:
             operator = self.scope.operator(_name_arg(call, 1))
         width_kw = call.keyword("width")
         width = self.scope.number(width_kw.value) if width_kw else None
-        spec = KernelSpec(statement.name.name, call.func, model, operator, theta,
-                          request, width)
-        self.scope.bind(statement.name.name, spec)
+        return KernelSpec(name, call.func, model, operator, theta, request, width)
+
+    def _subject_kernel(self, subject: ast.Expr, text: str) -> KernelSpec:
+        """Return the kernel a `compare`/`plot`/`fit` names or writes inline."""
+        if isinstance(subject, ast.Name):
+            return self.scope.get(subject.id)
+        return self._kernel_spec(subject, text)
 
     def _run_Eval(self, statement: ast.Eval, source) -> Result:
         value = statement.value
@@ -268,8 +276,8 @@ class Runtime:
         text = source.text_of(statement.span)
         subject = statement.subject
         grid = np.asarray(self.scope.grid_value(statement.grid), dtype=np.float64)
-        if isinstance(subject, ast.Name):
-            spec: KernelSpec = self.scope.get(subject.id)
+        if not (isinstance(subject, ast.Call) and subject.func == "grad"):
+            spec = self._subject_kernel(subject, source.text_of(subject.span))
             request = self._request_options(statement.options, base=spec.request)
             xs = grid.reshape(len(grid), -1) if spec.model.n_inputs else np.zeros((1, 0))
             evaluate = lambda req: self.evaluate_kernel(spec, xs, xs, req)  # noqa: E731
@@ -381,7 +389,7 @@ class Runtime:
         from nntk_lang.report.files import path_inside
 
         text = source.text_of(statement.span)
-        spec: KernelSpec = self.scope.get(statement.subject.id)
+        spec = self._subject_kernel(statement.subject, statement.subject.id)
         request = self._request_options(statement.options, base=spec.request)
         xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
         estimate = self.evaluate_kernel(spec, xs, xs, request)
