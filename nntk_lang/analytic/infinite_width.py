@@ -212,7 +212,11 @@ def _as_features(net: NetworkIR, x: np.ndarray) -> np.ndarray:
 
 
 def infinite_width_kernels(
-    net: NetworkIR, x1: np.ndarray, x2: np.ndarray | None = None, sigma: float = 0.0
+    net: NetworkIR,
+    x1: np.ndarray,
+    x2: np.ndarray | None = None,
+    sigma: float = 0.0,
+    smooth_readout: bool = True,
 ) -> InfiniteWidthKernels:
     """Compute the infinite-width NNGP and NTK of `net` (NNTK under S when σ > 0).
 
@@ -222,6 +226,10 @@ def infinite_width_kernels(
         x2: inputs, shape (N2, d_in); None means x1.
         sigma: smoothing scale σ of S on all parameters; 0 gives the classical
             NTK. σ > 0 needs a one-hidden-layer network.
+        smooth_readout: whether the readout weights' gradient sees the smoothed
+            activation E φ(h + noise) (S on all parameters, or on per-neuron
+            blocks) or the plain φ(h) (S on per-layer blocks, where the
+            readout block's noise never reaches the hidden layer).
 
     Raises:
         NoClosedForm: for other parameterisations, activations, several outputs,
@@ -239,10 +247,12 @@ def infinite_width_kernels(
     features1 = _as_features(net, x1)
     features2 = features1 if same else _as_features(net, x2)
     pair = input_pair(features1, features2, noise=sigma**2)
+    plain_pair = pair if smooth_readout else input_pair(features1, features2)
     nngp = features1 @ features2.T
     ntk = nngp.copy()
     for layer in net.layers[1:]:
-        value, derivative = activation_moments(net.activation, pair, sigma > 0)
+        _, derivative = activation_moments(net.activation, pair, sigma > 0)
+        value, _ = activation_moments(net.activation, plain_pair, sigma > 0)
         bias = net.b_std**2 if layer.bias else 0.0
         nngp = net.W_std**2 * value + bias
         ntk = nngp + net.W_std**2 * ntk * derivative
@@ -250,6 +260,7 @@ def infinite_width_kernels(
             q1 = net.W_std**2 * _diagonal_moment(net.activation, pair.q1) + bias
             q2 = net.W_std**2 * _diagonal_moment(net.activation, pair.q2) + bias
             pair = _pair_from_covariances(q1, q2, nngp, same)
+            plain_pair = pair
     return InfiniteWidthKernels(nngp, ntk)
 
 
@@ -289,8 +300,9 @@ def nntk(
 ) -> Estimate:
     """Return the infinite-width NNTK of `net` under a smoothing operator S.
 
-    The blocks of S do not change the limit: a Gaussian with independent blocks
-    is the same Gaussian, so S has the same value with any `blocks`.
+    A one-hidden-layer network is a sum of per-neuron terms, so S on per-neuron
+    blocks has the same value as S on all parameters. With per-layer blocks the
+    readout weights see the unsmoothed activation.
 
     Raises:
         NoClosedForm: for operators other than smoothing, and the cases listed
@@ -304,10 +316,16 @@ def nntk(
         )
     if operator.sigma <= 0:
         raise ConfigError(f"smoothing `sigma` must be > 0, got {operator.sigma}")
-    kernels = infinite_width_kernels(net, x1, x2, sigma=operator.sigma)
+    smooth_readout = operator.blocks != "layer"
+    kernels = infinite_width_kernels(
+        net, x1, x2, sigma=operator.sigma, smooth_readout=smooth_readout
+    )
     return Estimate(
         value=kernels.ntk,
         method="analytic",
-        estimator=f"infinite-width NNTK under smoothing(sigma={operator.sigma})",
+        estimator=(
+            f"infinite-width NNTK under smoothing(sigma={operator.sigma}, "
+            f"blocks={operator.blocks})"
+        ),
         info={"nngp_smoothed": kernels.nngp},
     )

@@ -8,8 +8,8 @@ which is also what torch's autograd returns for them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
