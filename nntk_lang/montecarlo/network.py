@@ -1,0 +1,410 @@
+"""Monte Carlo NNTK of a network at a parameter point under G or S, by blocks.
+
+`blocks` splits θ into independent perturbation blocks, applies the operator's
+definition within each block (d = block size in G's factor) and sums the
+kernels of the blocks:
+
+- `all`: one block of all P parameters;
+- `layer`: one block per dense layer (its W and b);
+- `neuron`: for a one-hidden-layer network, one block per hidden neuron (its
+  incoming weights, its bias and its readout weight) plus the readout bias.
+
+A one-hidden-layer network is a sum of per-neuron terms, so under S the
+per-neuron blocks have the same expectation as the full-parameter estimator,
+with far lower variance. Perturbing one neuron's block changes only its
+pre-activation and its readout term, and the per-neuron path evaluates just
+those: O(N d) work per neuron and sample instead of a full forward pass.
+
+Perturbations come from `random_tiles`, so results are seeded and independent of
+the chunk sizes. A block's sample-pair sums are assembled either from per-group
+projections S_b = Σ Dₘ wₘᵀ (N × d per group) or from the M × M Gram of the
+directions, accumulated over parameter chunks; whichever needs less memory.
+Neither path holds M × P or N × M × P values at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from nntk_lang.errors import ConfigError
+from nntk_lang.ir.network import NetworkIR
+from nntk_lang.ir.operators import Nonlocal, Operator, Smoothing
+from nntk_lang.montecarlo import random_tiles
+from nntk_lang.montecarlo.network_forward import as_inputs, forward, torch_activation
+from nntk_lang.montecarlo.pair_sums import (
+    STATISTIC_NAMES,
+    PairSums,
+    Statistic,
+    group_bounds,
+    kernel_with_stderr,
+    sums_from_gram,
+    sums_from_projections,
+)
+from nntk_lang.montecarlo.perturbation import Perturbation, check_operator, describe
+from nntk_lang.results import Estimate
+
+Tensor = torch.Tensor
+Assembly = Literal["auto", "gram", "projection"]
+
+DEFAULT_MEMORY_BYTES = 256 * 2**20
+DEFAULT_GROUPS = 16
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """Sample count, seed, chunking and statistic of one estimate."""
+
+    samples: int
+    seed: int
+    groups: int = DEFAULT_GROUPS
+    statistic: Statistic = "unbiased"
+    chunk_samples: int | None = None
+    chunk_params: int | None = None
+    memory_bytes: int = DEFAULT_MEMORY_BYTES
+    assembly: Assembly = "auto"
+
+    def samples_per_chunk(self, row_bytes: int) -> int:
+        """Return a sample chunk length, a multiple of the tile height."""
+        if self.chunk_samples is not None:
+            wanted = self.chunk_samples
+        else:
+            wanted = self.memory_bytes // max(row_bytes, 1)
+        tiles = max(1, wanted // random_tiles.TILE_SAMPLES)
+        return tiles * random_tiles.TILE_SAMPLES
+
+    def params_per_chunk(self, column_bytes: int) -> int:
+        if self.chunk_params is not None:
+            return max(1, self.chunk_params)
+        return max(1, self.memory_bytes // max(column_bytes, 1))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The two input sets of a kernel and f(θ) at each."""
+
+    x1: Tensor
+    x2: Tensor
+    f1: Tensor
+    f2: Tensor
+
+
+def block_outputs(
+    net: NetworkIR, theta: Tensor, x: Tensor, start: int, delta: Tensor
+) -> Tensor:
+    """Evaluate f at θ + δ for M perturbations δ of θ[start : start + d].
+
+    Layers before the block are evaluated once, without the sample axis, and
+    layers after it reuse the unperturbed weights through broadcasting.
+
+    Returns:
+        Outputs of shape (M, N).
+    """
+    activation = torch_activation(net.activation).value
+    count, stop = delta.shape[0], start + delta.shape[1]
+    offsets = net.layer_offsets()
+    hidden = x
+    for index, layer in enumerate(net.layers):
+        low, high = offsets[index], offsets[index + 1]
+        params = theta[low:high]
+        if low < stop and start < high:
+            params = params.expand(count, -1).clone()
+            a, b = max(start, low), min(stop, high)
+            params[:, a - low : b - low] += delta[:, a - start : b - start]
+            weights = params[:, : layer.n_weights]
+            weights = weights.reshape(count, layer.fan_in, layer.fan_out)
+            bias = params[:, layer.n_weights :].unsqueeze(1)
+        else:
+            weights = params[: layer.n_weights].reshape(layer.fan_in, layer.fan_out)
+            bias = params[layer.n_weights :]
+        hidden = layer.weight_scale * torch.matmul(hidden, weights)
+        if layer.bias:
+            hidden = hidden + layer.bias_scale * bias
+        if index < net.depth:
+            hidden = activation(hidden)
+    return hidden[..., 0]
+
+
+def _block_differences(
+    net: NetworkIR,
+    theta: Tensor,
+    inputs: Inputs,
+    start: int,
+    perturbation: Perturbation,
+    plan: SamplingPlan,
+    stream: int,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Return D1 (N1, M), D2 (N2, M), ‖g‖² (M,) and κ (M,) of one block."""
+    size, samples = perturbation.size, plan.samples
+    d1 = torch.empty(inputs.x1.shape[0], samples, dtype=torch.float64)
+    d2 = torch.empty(inputs.x2.shape[0], samples, dtype=torch.float64)
+    squared = torch.empty(samples, dtype=torch.float64)
+    kappa = torch.empty(samples, dtype=torch.float64)
+    hidden = max(layer.fan_out for layer in net.layers)
+    rows = (size + 2 * net.n_params + 4 * hidden * inputs.x1.shape[0]) * 8
+    step = plan.samples_per_chunk(rows)
+    for low in range(0, samples, step):
+        chunk = range(low, min(low + step, samples))
+        g = random_tiles.normals(plan.seed, stream, size, chunk, range(size))
+        norms = (g * g).sum(dim=1)
+        uniform = None
+        if perturbation.needs_uniform:
+            uniform = random_tiles.uniforms(plan.seed, stream, 1, chunk, range(1))
+            uniform = uniform[:, 0]
+        beta, weight = perturbation.scales(norms, uniform)
+        delta = beta[:, None] * g
+        d1[:, low : chunk.stop] = (
+            block_outputs(net, theta, inputs.x1, start, delta) - inputs.f1
+        ).T
+        d2[:, low : chunk.stop] = (
+            block_outputs(net, theta, inputs.x2, start, delta) - inputs.f2
+        ).T
+        squared[low : chunk.stop] = norms
+        kappa[low : chunk.stop] = weight
+    return d1, d2, squared, kappa
+
+
+def _generic_block_sums(
+    net: NetworkIR,
+    theta: Tensor,
+    inputs: Inputs,
+    start: int,
+    perturbation: Perturbation,
+    plan: SamplingPlan,
+    stream: int,
+) -> PairSums:
+    """Pair sums of one contiguous block θ[start : start + d]."""
+    d1, d2, squared, kappa = _block_differences(
+        net, theta, inputs, start, perturbation, plan, stream
+    )
+    size, samples = perturbation.size, plan.samples
+    bounds = group_bounds(samples, plan.groups)
+    n_total = d1.shape[0] + d2.shape[0]
+    assembly = plan.assembly
+    if assembly == "auto":
+        use_gram = samples * samples < len(bounds) * n_total * size
+        assembly = "gram" if use_gram else "projection"
+    step = plan.params_per_chunk(samples * 8 * 2)
+    if assembly == "gram":
+        gram = torch.zeros(samples, samples, dtype=torch.float64)
+        for low in range(0, size, step):
+            columns = range(low, min(low + step, size))
+            g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
+            gram += g @ g.T
+        return sums_from_gram(d1, d2, kappa[:, None] * kappa[None, :] * gram, bounds)
+    projections1 = torch.zeros(len(bounds), d1.shape[0], size, dtype=torch.float64)
+    projections2 = torch.zeros(len(bounds), d2.shape[0], size, dtype=torch.float64)
+    for low in range(0, size, step):
+        columns = range(low, min(low + step, size))
+        g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
+        weighted = kappa[:, None] * g
+        for b, rows in enumerate(bounds):
+            part = weighted[rows.start : rows.stop]
+            projections1[b, :, low : columns.stop] = (
+                d1[:, rows.start : rows.stop] @ part
+            )
+            projections2[b, :, low : columns.stop] = (
+                d2[:, rows.start : rows.stop] @ part
+            )
+    diagonal = torch.stack(
+        [
+            (d1[:, r.start : r.stop] * (kappa**2 * squared)[r.start : r.stop])
+            @ d2[:, r.start : r.stop].T
+            for r in bounds
+        ]
+    )
+    sizes = np.array([len(r) for r in bounds])
+    return sums_from_projections(projections1, projections2, diagonal, sizes)
+
+
+def _neuron_layout(net: NetworkIR) -> tuple[int, int]:
+    """Return (hidden width, parameters per neuron block) of a 1-hidden-layer net."""
+    if net.depth != 1:
+        raise ConfigError(
+            f"blocks=neuron needs a one-hidden-layer network; `{net.name}` has "
+            f"{net.depth} hidden layers, so use blocks=layer or blocks=all"
+        )
+    hidden = net.layers[0]
+    return hidden.fan_out, hidden.fan_in + int(hidden.bias) + 1
+
+
+def _neuron_differences(
+    net: NetworkIR, theta: Tensor, x: Tensor, delta: Tensor
+) -> Tensor:
+    """Return f(θ + δ_j) − f(θ) for every neuron block j, shape (M, N, n).
+
+    Only neuron j's pre-activation and readout term change, so this costs
+    O(M N n d) instead of n full forward passes.
+    """
+    first, readout = net.layers
+    width, fan_in = first.fan_out, first.fan_in
+    activation = torch_activation(net.activation).value
+    weights = theta[: first.n_weights].reshape(fan_in, width)
+    pre = first.weight_scale * (x @ weights)
+    if first.bias:
+        pre = pre + first.bias_scale * theta[first.n_weights : first.n_params]
+    readout_weights = theta[first.n_params : first.n_params + width]
+    shift = first.weight_scale * torch.einsum("ik,mjk->mij", x, delta[..., :fan_in])
+    if first.bias:
+        shift = shift + first.bias_scale * delta[:, None, :, fan_in]
+    new_readout = readout_weights + delta[:, None, :, -1]
+    changed = new_readout * activation(pre + shift) - readout_weights * activation(pre)
+    return readout.weight_scale * changed
+
+
+def _neuron_sums(
+    net: NetworkIR,
+    theta: Tensor,
+    inputs: Inputs,
+    operator: Nonlocal | Smoothing,
+    plan: SamplingPlan,
+    stream: int,
+) -> PairSums:
+    """Pair sums of all hidden-neuron blocks of a one-hidden-layer network."""
+    width, size = _neuron_layout(net)
+    perturbation = Perturbation(operator, size)
+    bounds = group_bounds(plan.samples, plan.groups)
+    n1, n2 = inputs.x1.shape[0], inputs.x2.shape[0]
+    projections1 = torch.zeros(len(bounds), width, n1, size, dtype=torch.float64)
+    projections2 = torch.zeros(len(bounds), width, n2, size, dtype=torch.float64)
+    diagonal = torch.zeros(len(bounds), n1, n2, dtype=torch.float64)
+    step = plan.samples_per_chunk(8 * width * (3 * size + 3 * (n1 + n2)))
+    columns = range(width * size)
+    for b, group in enumerate(bounds):
+        for low in range(group.start, group.stop, step):
+            chunk = range(low, min(low + step, group.stop))
+            g = random_tiles.normals(plan.seed, stream, width * size, chunk, columns)
+            g = g.reshape(len(chunk), width, size)
+            norms = (g * g).sum(dim=-1)
+            uniform = None
+            if perturbation.needs_uniform:
+                uniform = random_tiles.uniforms(
+                    plan.seed, stream, width, chunk, range(width)
+                )
+            beta, kappa = perturbation.scales(norms, uniform)
+            delta = beta[..., None] * g
+            diff1 = _neuron_differences(net, theta, inputs.x1, delta)
+            diff2 = _neuron_differences(net, theta, inputs.x2, delta)
+            weighted = kappa[..., None] * g
+            projections1[b] += torch.einsum("mij,mjk->jik", diff1, weighted)
+            projections2[b] += torch.einsum("mij,mjk->jik", diff2, weighted)
+            diagonal[b] += torch.einsum(
+                "mj,mij,mpj->ip", kappa**2 * norms, diff1, diff2
+            )
+    sizes = np.array([len(group) for group in bounds])
+    return sums_from_projections(projections1, projections2, diagonal, sizes)
+
+
+def _block_ranges(net: NetworkIR, blocks: str) -> list[tuple[int, int]]:
+    """Return the contiguous generic blocks (start, stop) for `blocks`."""
+    offsets = net.layer_offsets()
+    if blocks == "all":
+        return [(0, net.n_params)]
+    if blocks == "layer":
+        return list(itertools.pairwise(offsets))
+    if blocks == "neuron":
+        readout = net.layers[-1]
+        if readout.bias:
+            return [(net.n_params - readout.fan_out, net.n_params)]
+        return []
+    raise ConfigError(f"`blocks` must be all, layer or neuron, got {blocks!r}")
+
+
+def network_nntk(
+    net: NetworkIR,
+    operator: Operator,
+    theta: Tensor | np.ndarray,
+    x1: Tensor | np.ndarray,
+    x2: Tensor | np.ndarray | None = None,
+    *,
+    samples: int,
+    seed: int,
+    blocks: str | None = None,
+    statistic: Statistic = "unbiased",
+    groups: int = DEFAULT_GROUPS,
+    chunk_samples: int | None = None,
+    chunk_params: int | None = None,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    assembly: Assembly = "auto",
+) -> Estimate:
+    """Estimate the NNTK K(x, x') = Σ_blocks ⟨𝒪 f(x), 𝒪 f(x')⟩ of a network.
+
+    Args:
+        net: the network; it must have one output.
+        operator: a `Nonlocal` (G) or `Smoothing` (S) operator.
+        theta: the parameter point, shape (P,).
+        x1: inputs, shape (N1, d_in), or (N1,) when d_in = 1.
+        x2: inputs, shape (N2, d_in); None means x1.
+        samples: perturbations M per block.
+        seed: seed of the perturbations.
+        blocks: all, layer or neuron; None takes `operator.blocks`.
+        statistic: "unbiased" (U-statistic, the default) or "psd" (V-statistic).
+        groups: sample groups of the delete-one-group jackknife.
+        chunk_samples: samples per forward chunk; None sizes it by memory.
+        chunk_params: parameters per Gram or projection chunk.
+        memory_bytes: budget for one chunk's perturbations and activations.
+        assembly: "gram", "projection" or "auto" (the one with less memory).
+
+    Returns:
+        An Estimate with value and stderr of shape (N1, N2).
+    """
+    operator = check_operator(operator)
+    blocks = operator.blocks if blocks is None else blocks
+    if net.n_outputs != 1:
+        raise ConfigError("Monte Carlo network kernels need out=1")
+    if samples > 2**31:
+        raise ConfigError(f"`samples` is too large: {samples}")
+    plan = SamplingPlan(
+        samples,
+        seed,
+        groups,
+        statistic,
+        chunk_samples,
+        chunk_params,
+        memory_bytes,
+        assembly,
+    )
+    theta = torch.as_tensor(theta, dtype=torch.float64)
+    inputs = _inputs(net, theta, x1, x2)
+    ranges = _block_ranges(net, blocks)
+    total = PairSums.zeros(
+        group_bounds(samples, groups), len(inputs.x1), len(inputs.x2)
+    )
+    stream = 0
+    if blocks == "neuron":
+        total.add(_neuron_sums(net, theta, inputs, operator, plan, stream))
+        stream += 1
+    for start, stop in ranges:
+        perturbation = Perturbation(operator, stop - start)
+        total.add(
+            _generic_block_sums(net, theta, inputs, start, perturbation, plan, stream)
+        )
+        stream += 1
+    value, stderr = kernel_with_stderr(total, statistic)
+    return Estimate(
+        value=value,
+        stderr=stderr,
+        method="mc",
+        samples=samples,
+        seed=seed,
+        estimator=(
+            f"{describe(operator)}, blocks={blocks}, {samples} samples per block, "
+            f"{STATISTIC_NAMES[statistic]}, jackknife over {groups} sample groups"
+        ),
+        info={"blocks": blocks, "statistic": statistic},
+    )
+
+
+def _inputs(
+    net: NetworkIR,
+    theta: Tensor,
+    x1: Tensor | np.ndarray,
+    x2: Tensor | np.ndarray | None,
+) -> Inputs:
+    x1 = as_inputs(net, torch.as_tensor(x1, dtype=torch.float64))
+    x2 = x1 if x2 is None else as_inputs(net, torch.as_tensor(x2, dtype=torch.float64))
+    return Inputs(x1, x2, forward(net, theta, x1)[:, 0], forward(net, theta, x2)[:, 0])

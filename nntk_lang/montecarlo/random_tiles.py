@@ -1,0 +1,82 @@
+"""Seeded random numbers that any chunking of samples and parameters reproduces.
+
+Draws are made in fixed tiles of `TILE_SAMPLES` samples × `tile_width`
+parameters, each from its own torch generator seeded by (seed, stream, tile row,
+tile column). Any rectangle of the sample × parameter array is cut from the
+tiles that cover it, so a result never depends on the chunk sizes used to
+compute it, and a pass over parameter chunks regenerates exactly the
+perturbations that a pass over sample chunks used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+TILE_SAMPLES = 64
+MAX_TILE_WIDTH = 4096
+
+
+def tile_width(width: int) -> int:
+    """Return the tile width for a stream of `width` parameters."""
+    return max(1, min(width, MAX_TILE_WIDTH))
+
+
+def _generator(seed: int, stream: int, row: int, column: int) -> torch.Generator:
+    state = np.random.SeedSequence([seed, stream, row, column]).generate_state(2)
+    return torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
+
+
+def _tiled(
+    draw: str, seed: int, stream: int, width: int, samples: range, params: range
+) -> torch.Tensor:
+    columns = tile_width(width)
+    first_row, last_row = (
+        samples.start // TILE_SAMPLES,
+        -(-samples.stop // TILE_SAMPLES),
+    )
+    first_col, last_col = params.start // columns, -(-params.stop // columns)
+    sampler = torch.randn if draw == "normal" else torch.rand
+    # Uniform streams use odd tile columns and normal streams even ones.
+    parity = 0 if draw == "normal" else 1
+    rows = []
+    for row in range(first_row, last_row):
+        tiles = [
+            sampler(
+                TILE_SAMPLES,
+                columns,
+                generator=_generator(seed, stream, row, 2 * column + parity),
+                dtype=torch.float64,
+            )
+            for column in range(first_col, last_col)
+        ]
+        rows.append(torch.cat(tiles, dim=1))
+    block = torch.cat(rows, dim=0)
+    row_offset = first_row * TILE_SAMPLES
+    col_offset = first_col * columns
+    return block[
+        samples.start - row_offset : samples.stop - row_offset,
+        params.start - col_offset : params.stop - col_offset,
+    ]
+
+
+def normals(
+    seed: int, stream: int, width: int, samples: range, params: range
+) -> torch.Tensor:
+    """Return standard normals for rows `samples` and columns `params` (float64).
+
+    Args:
+        seed: the request's seed.
+        stream: which independent stream (one per perturbation block).
+        width: the stream's full parameter count, which fixes the tile width.
+        samples: a range of sample indices.
+        params: a range of parameter indices within [0, width).
+    """
+    return _tiled("normal", seed, stream, width, samples, params)
+
+
+def uniforms(
+    seed: int, stream: int, width: int, samples: range, params: range
+) -> torch.Tensor:
+    """Return uniforms on [0, 1), laid out and seeded like `normals`."""
+    return _tiled("uniform", seed, stream, width, samples, params)
