@@ -51,7 +51,7 @@ from nntk_lang.results import Estimate
 Tensor = torch.Tensor
 Assembly = Literal["auto", "gram", "projection"]
 
-DEFAULT_MEMORY_BYTES = 256 * 2**20
+DEFAULT_MEMORY_BYTES = 32 * 2**20
 DEFAULT_GROUPS = 16
 
 
@@ -269,34 +269,46 @@ def _neuron_sums(
     perturbation = Perturbation(operator, size)
     bounds = group_bounds(plan.samples, plan.groups)
     n1, n2 = inputs.x1.shape[0], inputs.x2.shape[0]
-    projections1 = torch.zeros(len(bounds), width, n1, size, dtype=torch.float64)
-    projections2 = torch.zeros(len(bounds), width, n2, size, dtype=torch.float64)
+    projections1 = torch.zeros(len(bounds), n1, width, size, dtype=torch.float64)
+    projections2 = torch.zeros(len(bounds), n2, width, size, dtype=torch.float64)
     diagonal = torch.zeros(len(bounds), n1, n2, dtype=torch.float64)
-    step = plan.samples_per_chunk(8 * width * (3 * size + 3 * (n1 + n2)))
+    step = plan.samples_per_chunk(8 * width * (3 * size + (3 + size) * (n1 + n2)))
     columns = range(width * size)
-    for b, group in enumerate(bounds):
-        for low in range(group.start, group.stop, step):
-            chunk = range(low, min(low + step, group.stop))
-            g = random_tiles.normals(plan.seed, stream, width * size, chunk, columns)
-            g = g.reshape(len(chunk), width, size)
-            norms = (g * g).sum(dim=-1)
-            uniform = None
-            if perturbation.needs_uniform:
-                uniform = random_tiles.uniforms(
-                    plan.seed, stream, width, chunk, range(width)
-                )
-            beta, kappa = perturbation.scales(norms, uniform)
-            delta = beta[..., None] * g
-            diff1 = _neuron_differences(net, theta, inputs.x1, delta)
-            diff2 = _neuron_differences(net, theta, inputs.x2, delta)
-            weighted = kappa[..., None] * g
-            projections1[b] += torch.einsum("mij,mjk->jik", diff1, weighted)
-            projections2[b] += torch.einsum("mij,mjk->jik", diff2, weighted)
-            diagonal[b] += torch.einsum(
-                "mj,mij,mpj->ip", kappa**2 * norms, diff1, diff2
+    for low in range(0, plan.samples, step):
+        chunk = range(low, min(low + step, plan.samples))
+        g = random_tiles.normals(plan.seed, stream, width * size, chunk, columns)
+        g = g.reshape(len(chunk), width, size)
+        norms = (g * g).sum(dim=-1)
+        uniform = None
+        if perturbation.needs_uniform:
+            uniform = random_tiles.uniforms(
+                plan.seed, stream, width, chunk, range(width)
             )
+        beta, kappa = perturbation.scales(norms, uniform)
+        delta = beta[..., None] * g
+        diff1 = _neuron_differences(net, theta, inputs.x1, delta)
+        diff2 = _neuron_differences(net, theta, inputs.x2, delta)
+        weighted = kappa[..., None] * g
+        diagonal_weight = kappa**2 * norms
+        for b, group in enumerate(bounds):
+            first, last = max(group.start, low) - low, min(group.stop, chunk.stop) - low
+            if first >= last:
+                continue
+            rows = slice(first, last)
+            part = weighted[rows].unsqueeze(1)
+            projections1[b] += (diff1[rows].unsqueeze(-1) * part).sum(dim=0)
+            projections2[b] += (diff2[rows].unsqueeze(-1) * part).sum(dim=0)
+            left = diff1[rows] * diagonal_weight[rows].unsqueeze(1)
+            diagonal[b] += _flatten_inputs(left) @ _flatten_inputs(diff2[rows]).T
     sizes = np.array([len(group) for group in bounds])
-    return sums_from_projections(projections1, projections2, diagonal, sizes)
+    return sums_from_projections(
+        projections1.transpose(1, 2), projections2.transpose(1, 2), diagonal, sizes
+    )
+
+
+def _flatten_inputs(differences: Tensor) -> Tensor:
+    """Reshape (M, N, n) differences to (N, M n) for one matmul over samples."""
+    return differences.transpose(0, 1).reshape(differences.shape[1], -1)
 
 
 def _block_ranges(net: NetworkIR, blocks: str) -> list[tuple[int, int]]:

@@ -115,17 +115,23 @@ def sums_from_gram(
 ) -> PairSums:
     """Build pair sums from differences (N, M) and the weighted Gram (M, M)."""
     sums = PairSums.zeros(bounds, d1.shape[0], d2.shape[0])
-    for b, rows in enumerate(bounds):
-        for c, cols in enumerate(bounds):
-            piece = gram[rows.start : rows.stop, cols.start : cols.stop]
-            sums.cross[b, c] = (
-                d1[:, rows.start : rows.stop] @ piece @ d2[:, cols.start : cols.stop].T
-            )
-        weights = torch.diagonal(gram)[rows.start : rows.stop]
-        sums.diagonal[b] = (d1[:, rows.start : rows.stop] * weights) @ d2[
-            :, rows.start : rows.stop
-        ].T
+    membership = _membership(bounds, gram.dtype)
+    for c, cols in enumerate(bounds):
+        # Gram columns of group c times its differences: (M, N2).
+        right = gram[:, cols.start : cols.stop] @ d2[:, cols.start : cols.stop].T
+        sums.cross[:, c] = torch.einsum("mb,nm,mp->bnp", membership, d1, right)
+    weighted = d1 * torch.diagonal(gram)
+    sums.diagonal[:] = torch.einsum("mb,nm,pm->bnp", membership, weighted, d2)
     return sums
+
+
+def _membership(bounds: list[range], dtype: torch.dtype) -> torch.Tensor:
+    """Return the (M, G) one-hot matrix of sample groups."""
+    samples = bounds[-1].stop
+    membership = torch.zeros(samples, len(bounds), dtype=dtype)
+    for b, rows in enumerate(bounds):
+        membership[rows.start : rows.stop, b] = 1.0
+    return membership
 
 
 def sums_from_projections(
