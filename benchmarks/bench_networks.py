@@ -12,11 +12,15 @@ Run from the repository root:
    full-parameter Monte Carlo, per-neuron blocks and the exact closed form.
    Monte Carlo times are extrapolated from a pilot run, using
    stderr ∝ 1/√M.
+4. For a 1-4096-1 sign network under S(0.5): E[D²] of the full-parameter
+   differences D = f(θ + σu) − f(θ) and ‖S f‖², which set the samples that
+   full-parameter sampling needs (docs/networks.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import time
 from collections.abc import Callable
@@ -28,8 +32,8 @@ from nntk_lang.analytic.smoothed_network import smoothed_network_nntk
 from nntk_lang.ir.network import init, mlp
 from nntk_lang.ir.operators import Smoothing
 from nntk_lang.montecarlo.empirical_ntk import empirical_ntk, jacobian_ntk
-from nntk_lang.montecarlo.network import network_nntk
-from nntk_lang.montecarlo.network_forward import forward_batched
+from nntk_lang.montecarlo.network import block_outputs, network_nntk
+from nntk_lang.montecarlo.network_forward import forward, forward_batched
 
 
 def best_time(function: Callable[[], object], repeats: int) -> float:
@@ -121,6 +125,26 @@ def bench_time_to_accuracy(pilot: int) -> None:
     print(f"   closed form: {closed_time * 1e3:.2f} ms")
 
 
+def bench_wide_difference_variance(samples: int) -> None:
+    net = mlp(in_features=1, width=4096, depth=1, act="sign")
+    theta = init(net, seed=0)
+    sigma, x = 0.5, np.array([0.5])
+    squared_norm = smoothed_network_nntk(net, theta, x, sigma=sigma).value[0, 0]
+    theta_t = torch.tensor(theta)
+    x_t = torch.tensor([[0.5]], dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(samples, net.n_params, generator=generator, dtype=torch.float64)
+    base = forward(net, theta_t, x_t)[0, 0]
+    diff = block_outputs(net, theta_t, x_t, 0, sigma * noise)[:, 0] - base
+    mean_square = (diff**2).mean().item()
+    stderr = (diff**2).std().item() / math.sqrt(samples)
+    needed = net.n_params * mean_square / (sigma**2 * squared_norm)
+    print("4. 1-4096-1 sign network, S(0.5), x = 0.5, all parameters perturbed")
+    print(f"   E[D^2] = {mean_square:.3f} +- {stderr:.3f} ({samples} samples)")
+    print(f"   ||S f||^2 = {squared_norm:.3f} (exact)")
+    print(f"   samples for gradient error equal to its norm: {needed:,.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -138,6 +162,7 @@ def main() -> None:
     bench_classical_ntk(repeats)
     bench_forward_rate(repeats)
     bench_time_to_accuracy(pilot=512 if args.quick else 2048)
+    bench_wide_difference_variance(samples=200 if args.quick else 1000)
 
 
 if __name__ == "__main__":
