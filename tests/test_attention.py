@@ -99,7 +99,7 @@ def test_expression_score_equals_output_score():
     np.testing.assert_allclose(written.value, named.value, rtol=1e-14)
 
 
-def test_expression_score_with_distance_matches_quadrature():
+def test_distance_expression_matches_quadrature():
     dist = sympy.Symbol("dist")
     expected = self_normalised_limit(lambda diff, z: -abs(z), 0.3)
     estimate = attention_gradient(

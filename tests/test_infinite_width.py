@@ -65,7 +65,7 @@ def test_nntk_matches_group_c_matrices(nonlocal_refs):
         np.testing.assert_allclose(value, record["value"], rtol=1e-8)
 
 
-def test_relu_nntk_tends_to_ntk_as_sigma_vanishes(nonlocal_refs):
+def test_relu_nntk_small_sigma_limit(nonlocal_refs):
     records = [r for r in nonlocal_refs if r["operator"] == "NNTK_S_limit_sigma0"]
     assert len(records) == 15
     net = group_c_network("two_layer_relu")
@@ -148,7 +148,7 @@ def test_rejects_what_has_no_closed_form():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("act", ["relu", "erf"])
-def test_wide_network_ntk_matches_limit_over_seeds(act):
+def test_wide_network_ntk_matches_limit(act):
     # For one hidden layer, E over init of the empirical NTK equals the limit
     # exactly, so the mean over seeds must agree within its standard error.
     net = mlp(in_features=1, width=4096, depth=1, act=act)

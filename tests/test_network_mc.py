@@ -77,7 +77,7 @@ def relu_point_away_from_kinks(radius: float):
 
 
 @pytest.mark.parametrize("blocks", ["all", "layer", "neuron"])
-def test_ball_nonlocal_gradient_is_exact_on_quadratic(blocks):
+def test_ball_g_exact_on_quadratic(blocks):
     # Within the ball the network is a quadratic in θ, and G of a quadratic
     # is its gradient for a symmetric kernel, so E[K̂] is the classical NTK.
     net, theta = relu_point_away_from_kinks(radius=1e-3)
@@ -89,7 +89,7 @@ def test_ball_nonlocal_gradient_is_exact_on_quadratic(blocks):
     assert_z_below(estimate, classical)
 
 
-def test_density_normalisation_divides_by_block_size():
+def test_density_divides_by_block_size():
     net, theta = relu_point_away_from_kinks(radius=1e-3)
     options = {"samples": 512, "seed": 6, "blocks": "all"}
     consistent = network_nntk(net, Nonlocal("ball", 1e-3), theta, X, **options)
@@ -189,7 +189,7 @@ def test_rejects_unsupported_requests():
 
 
 @pytest.mark.slow
-def test_wide_sign_network_matches_limit_over_seeds():
+def test_wide_sign_network_matches_limit():
     # K at a random init has mean equal to the limit (one hidden layer), so the
     # spread over seeds, which includes the Monte Carlo noise, gives the stderr.
     net = mlp(in_features=1, width=4096, depth=1, act="sign", bias="hidden")

@@ -42,7 +42,7 @@ def test_empirical_ntk_matches_torch_func(act, param):
     assert torch.allclose(kernel, expected, rtol=1e-6, atol=1e-6 * scale)
 
 
-def test_empirical_ntk_without_bias_matches_torch_func():
+def test_empirical_ntk_without_bias():
     net = mlp(in_features=2, width=10, depth=2, act="relu", bias=False)
     theta = torch.tensor(init(net, seed=1))
     x = torch.randn(5, 2, generator=torch.Generator().manual_seed(2))

@@ -7,7 +7,7 @@ maps Σ ← E[φ(u) φ(v)] and Θ ← Θ · E[φ'(u) φ'(v)] with (u, v) ~ N(0, 
 
 Smoothing S with scale σ on every parameter of a one-hidden-layer network only
 adds independent Gaussian noise of variance σ² Σ(x, x) to each hidden
-pre-activation, so the NNTK limit is the same recursion with the activation's
+pre-activation. So the NNTK limit is the same recursion, with the activation's
 Gaussian covariance replaced by Σ + σ² diag(Σ). docs/infinite-width.md derives it.
 
 Angles are computed as atan2 of a sine and a cosine built from unit feature
@@ -110,7 +110,7 @@ def _pair_from_covariances(
     scale = np.sqrt(np.outer(q1, q2))
     safe = np.where(scale > 0, scale, 1.0)
     # NOTE: q1 q2 − cross² cancels for nearly parallel inputs, so deep layers
-    # lose digits there; the exact diagonal of a symmetric call is set to 0.
+    # lose digits there. The exact diagonal of a symmetric call gets angle 0.
     sin = np.sqrt(np.clip(scale**2 - cross**2, 0.0, None)) / safe
     cos = np.where(scale > 0, cross / safe, 0.0)
     sin = np.where(scale > 0, sin, 1.0)
@@ -125,9 +125,9 @@ def activation_moments(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return E[φ(u) φ(v)] and E[φ'(u) φ'(v)] for (u, v) ~ `pair`.
 
-    With `smoothed` False, the derivatives of sign and step are the classical 0
-    (as in neural-tangents); with it True they are Dirac deltas, whose moments
-    are finite because smoothing keeps the Gaussian non-degenerate.
+    With `smoothed` False, the derivatives of sign and step are the classical 0,
+    as in neural-tangents. With `smoothed` True they are Dirac deltas, whose
+    moments are finite because smoothing keeps the Gaussian non-degenerate.
     """
     angle = pair.angle
     scale = pair.scale
@@ -226,7 +226,7 @@ def infinite_width_kernels(
         x2: inputs, shape (N2, d_in); None means x1.
         sigma: smoothing scale σ of S on all parameters; 0 gives the classical
             NTK. σ > 0 needs a one-hidden-layer network.
-        smooth_readout: whether the readout weights' gradient sees the smoothed
+        smooth_readout: whether the readout weights' gradient uses the smoothed
             activation E φ(h + noise) (S on all parameters, or on per-neuron
             blocks) or the plain φ(h) (S on per-layer blocks, where the
             readout block's noise never reaches the hidden layer).
@@ -279,7 +279,7 @@ def ntk(
     *,
     width: float = math.inf,
 ) -> Estimate:
-    """Return the classical infinite-width NTK; `info["nngp"]` holds the NNGP."""
+    """Return the classical infinite-width NTK; `info["nngp"]` contains the NNGP."""
     _check_width(width)
     kernels = infinite_width_kernels(net, x1, x2)
     return Estimate(

@@ -19,7 +19,7 @@ Perturbations come from `random_tiles`, so results are seeded and independent of
 the chunk sizes. A block's sample-pair sums are assembled either from per-group
 projections S_b = Σ Dₘ wₘᵀ (N × d per group) or from the M × M Gram of the
 directions, accumulated over parameter chunks; whichever needs less memory.
-Neither path holds M × P or N × M × P values at once.
+Neither path stores M × P or N × M × P values at once.
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ class SamplingPlan:
     def samples_per_chunk(self, row_bytes: int) -> int:
         """Return a sample chunk length, a multiple of the tile height."""
         if self.chunk_samples is not None:
-            wanted = self.chunk_samples
+            requested = self.chunk_samples
         else:
-            wanted = self.memory_bytes // max(row_bytes, 1)
-        tiles = max(1, wanted // random_tiles.TILE_SAMPLES)
+            requested = self.memory_bytes // max(row_bytes, 1)
+        tiles = max(1, requested // random_tiles.TILE_SAMPLES)
         return tiles * random_tiles.TILE_SAMPLES
 
     def params_per_chunk(self, column_bytes: int) -> int:
@@ -181,21 +181,58 @@ def _generic_block_sums(
     d1, d2, squared, kappa = _block_differences(
         net, theta, inputs, start, perturbation, plan, stream
     )
-    size, samples = perturbation.size, plan.samples
-    bounds = group_bounds(samples, plan.groups)
-    n_total = d1.shape[0] + d2.shape[0]
+    bounds = group_bounds(plan.samples, plan.groups)
     assembly = plan.assembly
     if assembly == "auto":
-        use_gram = samples * samples < len(bounds) * n_total * size
+        # The Gram needs M² values, the projections G (N1 + N2) d.
+        projection_size = len(bounds) * (d1.shape[0] + d2.shape[0]) * perturbation.size
+        use_gram = plan.samples**2 < projection_size
         assembly = "gram" if use_gram else "projection"
-    step = plan.params_per_chunk(samples * 8 * 2)
+
     if assembly == "gram":
-        gram = torch.zeros(samples, samples, dtype=torch.float64)
-        for low in range(0, size, step):
-            columns = range(low, min(low + step, size))
-            g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
-            gram += g @ g.T
-        return sums_from_gram(d1, d2, kappa[:, None] * kappa[None, :] * gram, bounds)
+        gram = _direction_gram(perturbation.size, plan, stream)
+        weighted_gram = kappa[:, None] * kappa[None, :] * gram
+        return sums_from_gram(d1, d2, weighted_gram, bounds)
+
+    projections1, projections2 = _projections(
+        d1, d2, kappa, perturbation.size, plan, stream, bounds
+    )
+    diagonal_weight = kappa**2 * squared
+    diagonal = torch.stack(
+        [
+            (d1[:, r.start : r.stop] * diagonal_weight[r.start : r.stop])
+            @ d2[:, r.start : r.stop].T
+            for r in bounds
+        ]
+    )
+    sizes = np.array([len(r) for r in bounds])
+    return sums_from_projections(projections1, projections2, diagonal, sizes)
+
+
+def _direction_gram(size: int, plan: SamplingPlan, stream: int) -> Tensor:
+    """Return Σ over parameter chunks of g gᵀ, the (M, M) Gram of the normals."""
+    samples = plan.samples
+    step = plan.params_per_chunk(samples * 8 * 2)
+    gram = torch.zeros(samples, samples, dtype=torch.float64)
+    for low in range(0, size, step):
+        columns = range(low, min(low + step, size))
+        g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
+        gram += g @ g.T
+    return gram
+
+
+def _projections(
+    d1: Tensor,
+    d2: Tensor,
+    kappa: Tensor,
+    size: int,
+    plan: SamplingPlan,
+    stream: int,
+    bounds: list[range],
+) -> tuple[Tensor, Tensor]:
+    """Return S_b = Σ_{m∈b} Dₘ κₘ gₘᵀ per group, shapes (G, N1, d) and (G, N2, d)."""
+    samples = plan.samples
+    step = plan.params_per_chunk(samples * 8 * 2)
     projections1 = torch.zeros(len(bounds), d1.shape[0], size, dtype=torch.float64)
     projections2 = torch.zeros(len(bounds), d2.shape[0], size, dtype=torch.float64)
     for low in range(0, size, step):
@@ -210,15 +247,7 @@ def _generic_block_sums(
             projections2[b, :, low : columns.stop] = (
                 d2[:, rows.start : rows.stop] @ part
             )
-    diagonal = torch.stack(
-        [
-            (d1[:, r.start : r.stop] * (kappa**2 * squared)[r.start : r.stop])
-            @ d2[:, r.start : r.stop].T
-            for r in bounds
-        ]
-    )
-    sizes = np.array([len(r) for r in bounds])
-    return sums_from_projections(projections1, projections2, diagonal, sizes)
+    return projections1, projections2
 
 
 def _neuron_layout(net: NetworkIR) -> tuple[int, int]:
@@ -274,6 +303,7 @@ def _neuron_sums(
     diagonal = torch.zeros(len(bounds), n1, n2, dtype=torch.float64)
     step = plan.samples_per_chunk(8 * width * (3 * size + (3 + size) * (n1 + n2)))
     columns = range(width * size)
+
     for low in range(0, plan.samples, step):
         chunk = range(low, min(low + step, plan.samples))
         g = random_tiles.normals(plan.seed, stream, width * size, chunk, columns)
@@ -286,10 +316,13 @@ def _neuron_sums(
             )
         beta, kappa = perturbation.scales(norms, uniform)
         delta = beta[..., None] * g
+
         diff1 = _neuron_differences(net, theta, inputs.x1, delta)
         diff2 = _neuron_differences(net, theta, inputs.x2, delta)
         weighted = kappa[..., None] * g
         diagonal_weight = kappa**2 * norms
+
+        # Split the chunk at group boundaries for the jackknife.
         for b, group in enumerate(bounds):
             first, last = max(group.start, low) - low, min(group.stop, chunk.stop) - low
             if first >= last:
@@ -300,6 +333,7 @@ def _neuron_sums(
             projections2[b] += (diff2[rows].unsqueeze(-1) * part).sum(dim=0)
             left = diff1[rows] * diagonal_weight[rows].unsqueeze(1)
             diagonal[b] += _flatten_inputs(left) @ _flatten_inputs(diff2[rows]).T
+
     sizes = np.array([len(group) for group in bounds])
     return sums_from_projections(
         projections1.transpose(1, 2), projections2.transpose(1, 2), diagonal, sizes

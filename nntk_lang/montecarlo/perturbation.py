@@ -1,4 +1,4 @@
-"""How G and S perturb a block of d parameters and weight the differences.
+"""Sampling rules of G and S on a block of d parameters, and difference weights.
 
 Every operator draws a standard normal vector gₘ per sample and perturbs the
 block by zₘ = βₘ gₘ; the gradient estimate is (1/M) Σₘ Dₘ κₘ gₘ with

@@ -3,7 +3,7 @@
 Draws are made in fixed tiles of `TILE_SAMPLES` samples × `tile_width`
 parameters, each from its own torch generator seeded by (seed, stream, tile row,
 tile column). Any rectangle of the sample × parameter array is cut from the
-tiles that cover it, so a result never depends on the chunk sizes used to
+tiles that cover it. So a result does not depend on the chunk sizes used to
 compute it, and a pass over parameter chunks regenerates exactly the
 perturbations that a pass over sample chunks used.
 """
