@@ -141,7 +141,7 @@ def _block_differences(
     """Return D1 (N1, M), D2 (N2, M), ‖g‖² (M,) and κ (M,) of one block."""
     size, samples = perturbation.size, plan.samples
     d1 = torch.empty(inputs.x1.shape[0], samples, dtype=torch.float64)
-    d2 = torch.empty(inputs.x2.shape[0], samples, dtype=torch.float64)
+    d2 = d1 if inputs.x2 is inputs.x1 else d1.new_empty(inputs.x2.shape[0], samples)
     squared = torch.empty(samples, dtype=torch.float64)
     kappa = torch.empty(samples, dtype=torch.float64)
     hidden = max(layer.fan_out for layer in net.layers)
@@ -160,9 +160,10 @@ def _block_differences(
         d1[:, low : chunk.stop] = (
             block_outputs(net, theta, inputs.x1, start, delta) - inputs.f1
         ).T
-        d2[:, low : chunk.stop] = (
-            block_outputs(net, theta, inputs.x2, start, delta) - inputs.f2
-        ).T
+        if inputs.x2 is not inputs.x1:
+            d2[:, low : chunk.stop] = (
+                block_outputs(net, theta, inputs.x2, start, delta) - inputs.f2
+            ).T
         squared[low : chunk.stop] = norms
         kappa[low : chunk.stop] = weight
     return d1, d2, squared, kappa
@@ -234,19 +235,19 @@ def _projections(
     samples = plan.samples
     step = plan.params_per_chunk(samples * 8 * 2)
     projections1 = torch.zeros(len(bounds), d1.shape[0], size, dtype=torch.float64)
-    projections2 = torch.zeros(len(bounds), d2.shape[0], size, dtype=torch.float64)
+    projections2 = projections1
+    if d2 is not d1:
+        projections2 = torch.zeros(len(bounds), d2.shape[0], size, dtype=torch.float64)
     for low in range(0, size, step):
         columns = range(low, min(low + step, size))
         g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
         weighted = kappa[:, None] * g
         for b, rows in enumerate(bounds):
             part = weighted[rows.start : rows.stop]
-            projections1[b, :, low : columns.stop] = (
-                d1[:, rows.start : rows.stop] @ part
-            )
-            projections2[b, :, low : columns.stop] = (
-                d2[:, rows.start : rows.stop] @ part
-            )
+            block = slice(low, columns.stop)
+            projections1[b, :, block] = d1[:, rows.start : rows.stop] @ part
+            if d2 is not d1:
+                projections2[b, :, block] = d2[:, rows.start : rows.stop] @ part
     return projections1, projections2
 
 
@@ -285,21 +286,24 @@ def _neuron_differences(
     return readout.weight_scale * changed
 
 
-def _neuron_sums(
+def _neuron_projections(
     net: NetworkIR,
     theta: Tensor,
     inputs: Inputs,
     operator: Nonlocal | Smoothing,
     plan: SamplingPlan,
     stream: int,
-) -> PairSums:
-    """Pair sums of all hidden-neuron blocks of a one-hidden-layer network."""
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Return per-group projections (G, N, n, d) of both input sets and the
+    m = m' sums (G, N1, N2) of all hidden-neuron blocks."""
     width, size = _neuron_layout(net)
     perturbation = Perturbation(operator, size)
     bounds = group_bounds(plan.samples, plan.groups)
     n1, n2 = inputs.x1.shape[0], inputs.x2.shape[0]
     projections1 = torch.zeros(len(bounds), n1, width, size, dtype=torch.float64)
-    projections2 = torch.zeros(len(bounds), n2, width, size, dtype=torch.float64)
+    projections2 = projections1
+    if inputs.x2 is not inputs.x1:
+        projections2 = torch.zeros(len(bounds), n2, width, size, dtype=torch.float64)
     diagonal = torch.zeros(len(bounds), n1, n2, dtype=torch.float64)
     step = plan.samples_per_chunk(8 * width * (3 * size + (3 + size) * (n1 + n2)))
     columns = range(width * size)
@@ -318,7 +322,9 @@ def _neuron_sums(
         delta = beta[..., None] * g
 
         diff1 = _neuron_differences(net, theta, inputs.x1, delta)
-        diff2 = _neuron_differences(net, theta, inputs.x2, delta)
+        diff2 = diff1
+        if inputs.x2 is not inputs.x1:
+            diff2 = _neuron_differences(net, theta, inputs.x2, delta)
         weighted = kappa[..., None] * g
         diagonal_weight = kappa**2 * norms
 
@@ -330,10 +336,27 @@ def _neuron_sums(
             rows = slice(first, last)
             part = weighted[rows].unsqueeze(1)
             projections1[b] += (diff1[rows].unsqueeze(-1) * part).sum(dim=0)
-            projections2[b] += (diff2[rows].unsqueeze(-1) * part).sum(dim=0)
+            if inputs.x2 is not inputs.x1:
+                projections2[b] += (diff2[rows].unsqueeze(-1) * part).sum(dim=0)
             left = diff1[rows] * diagonal_weight[rows].unsqueeze(1)
             diagonal[b] += _flatten_inputs(left) @ _flatten_inputs(diff2[rows]).T
 
+    return projections1, projections2, diagonal
+
+
+def _neuron_sums(
+    net: NetworkIR,
+    theta: Tensor,
+    inputs: Inputs,
+    operator: Nonlocal | Smoothing,
+    plan: SamplingPlan,
+    stream: int,
+) -> PairSums:
+    """Pair sums of all hidden-neuron blocks of a one-hidden-layer network."""
+    projections1, projections2, diagonal = _neuron_projections(
+        net, theta, inputs, operator, plan, stream
+    )
+    bounds = group_bounds(plan.samples, plan.groups)
     sizes = np.array([len(group) for group in bounds])
     return sums_from_projections(
         projections1.transpose(1, 2), projections2.transpose(1, 2), diagonal, sizes
@@ -452,5 +475,8 @@ def _inputs(
     x2: Tensor | np.ndarray | None,
 ) -> Inputs:
     x1 = as_inputs(net, torch.as_tensor(x1, dtype=torch.float64))
-    x2 = x1 if x2 is None else as_inputs(net, torch.as_tensor(x2, dtype=torch.float64))
-    return Inputs(x1, x2, forward(net, theta, x1)[:, 0], forward(net, theta, x2)[:, 0])
+    f1 = forward(net, theta, x1)[:, 0]
+    if x2 is None:
+        return Inputs(x1, x1, f1, f1)
+    x2 = as_inputs(net, torch.as_tensor(x2, dtype=torch.float64))
+    return Inputs(x1, x2, f1, forward(net, theta, x2)[:, 0])
