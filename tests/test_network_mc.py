@@ -211,3 +211,24 @@ def test_wide_sign_network_matches_limit():
     stderr = estimates.std(0, ddof=1) / math.sqrt(len(estimates))
     z = (estimates.mean(0) - limit) / stderr
     assert np.all(np.abs(z) < 4), z
+
+
+@pytest.mark.parametrize("blocks", ["all", "neuron"])
+@pytest.mark.parametrize("act", ["sign", "erf"])
+def test_antithetic_pairs_keep_expectation(act, blocks):
+    net = mlp(in_features=1, width=16, depth=1, act=act)
+    theta = init(net, seed=3)
+    exact = smoothed_network_nntk(net, theta, X, sigma=0.3).value
+    estimate = network_nntk(
+        net,
+        Smoothing(0.3),
+        theta,
+        X,
+        samples=1024,
+        seed=8,
+        blocks=blocks,
+        antithetic=True,
+    )
+    assert "antithetic pairs" in estimate.estimator
+    assert estimate.info["antithetic"]
+    assert_z_below(estimate, exact)

@@ -67,6 +67,7 @@ class SamplingPlan:
     chunk_params: int | None = None
     memory_bytes: int = DEFAULT_MEMORY_BYTES
     assembly: Assembly = "auto"
+    antithetic: bool = False
 
     def samples_per_chunk(self, row_bytes: int) -> int:
         """Return a sample chunk length, a multiple of the tile height."""
@@ -129,6 +130,22 @@ def block_outputs(
     return hidden[..., 0]
 
 
+def _differences(
+    net: NetworkIR,
+    theta: Tensor,
+    x: Tensor,
+    baseline: Tensor,
+    start: int,
+    delta: Tensor,
+    antithetic: bool,
+) -> Tensor:
+    """Return f(θ + δ) − f(θ), or (f(θ + δ) − f(θ − δ))/2 for antithetic pairs."""
+    if antithetic:
+        plus = block_outputs(net, theta, x, start, delta)
+        return (plus - block_outputs(net, theta, x, start, -delta)) / 2
+    return block_outputs(net, theta, x, start, delta) - baseline
+
+
 def _block_differences(
     net: NetworkIR,
     theta: Tensor,
@@ -157,12 +174,12 @@ def _block_differences(
             uniform = uniform[:, 0]
         beta, weight = perturbation.scales(norms, uniform)
         delta = beta[:, None] * g
-        d1[:, low : chunk.stop] = (
-            block_outputs(net, theta, inputs.x1, start, delta) - inputs.f1
+        d1[:, low : chunk.stop] = _differences(
+            net, theta, inputs.x1, inputs.f1, start, delta, plan.antithetic
         ).T
         if inputs.x2 is not inputs.x1:
-            d2[:, low : chunk.stop] = (
-                block_outputs(net, theta, inputs.x2, start, delta) - inputs.f2
+            d2[:, low : chunk.stop] = _differences(
+                net, theta, inputs.x2, inputs.f2, start, delta, plan.antithetic
             ).T
         squared[low : chunk.stop] = norms
         kappa[low : chunk.stop] = weight
@@ -263,12 +280,13 @@ def _neuron_layout(net: NetworkIR) -> tuple[int, int]:
 
 
 def _neuron_differences(
-    net: NetworkIR, theta: Tensor, x: Tensor, delta: Tensor
+    net: NetworkIR, theta: Tensor, x: Tensor, delta: Tensor, antithetic: bool
 ) -> Tensor:
     """Return f(θ + δ_j) − f(θ) for every neuron block j, shape (M, N, n).
 
     Only neuron j's pre-activation and readout term change, so this costs
-    O(M N n d) instead of n full forward passes.
+    O(M N n d) instead of n full forward passes. Antithetic pairs return
+    (f(θ + δ_j) − f(θ − δ_j))/2.
     """
     first, readout = net.layers
     width, fan_in = first.fan_out, first.fan_in
@@ -281,9 +299,12 @@ def _neuron_differences(
     shift = first.weight_scale * torch.einsum("ik,mjk->mij", x, delta[..., :fan_in])
     if first.bias:
         shift = shift + first.bias_scale * delta[:, None, :, fan_in]
-    new_readout = readout_weights + delta[:, None, :, -1]
-    changed = new_readout * activation(pre + shift) - readout_weights * activation(pre)
-    return readout.weight_scale * changed
+    readout_shift = delta[:, None, :, -1]
+    plus = (readout_weights + readout_shift) * activation(pre + shift)
+    if antithetic:
+        minus = (readout_weights - readout_shift) * activation(pre - shift)
+        return readout.weight_scale * (plus - minus) / 2
+    return readout.weight_scale * (plus - readout_weights * activation(pre))
 
 
 def _neuron_projections(
@@ -321,10 +342,10 @@ def _neuron_projections(
         beta, kappa = perturbation.scales(norms, uniform)
         delta = beta[..., None] * g
 
-        diff1 = _neuron_differences(net, theta, inputs.x1, delta)
+        diff1 = _neuron_differences(net, theta, inputs.x1, delta, plan.antithetic)
         diff2 = diff1
         if inputs.x2 is not inputs.x1:
-            diff2 = _neuron_differences(net, theta, inputs.x2, delta)
+            diff2 = _neuron_differences(net, theta, inputs.x2, delta, plan.antithetic)
         weighted = kappa[..., None] * g
         diagonal_weight = kappa**2 * norms
 
@@ -399,6 +420,7 @@ def network_nntk(
     chunk_params: int | None = None,
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
     assembly: Assembly = "auto",
+    antithetic: bool = False,
 ) -> Estimate:
     """Estimate the NNTK K(x, x') = Σ_blocks ⟨𝒪 f(x), 𝒪 f(x')⟩ of a network.
 
@@ -417,6 +439,9 @@ def network_nntk(
         chunk_params: parameters per Gram or projection chunk.
         memory_bytes: budget for one chunk's perturbations and activations.
         assembly: "gram", "projection" or "auto" (the one with less memory).
+        antithetic: use pairs ±zₘ, each counted as one of the M samples and
+            costing two evaluations. The expectation is unchanged because ρ
+            is symmetric, and the even-order terms of f cancel.
 
     Returns:
         An Estimate with value and stderr of shape (N1, N2).
@@ -436,6 +461,7 @@ def network_nntk(
         chunk_params,
         memory_bytes,
         assembly,
+        antithetic,
     )
     theta = torch.as_tensor(theta, dtype=torch.float64)
     inputs = _inputs(net, theta, x1, x2)
@@ -461,10 +487,11 @@ def network_nntk(
         samples=samples,
         seed=seed,
         estimator=(
-            f"{describe(operator)}, blocks={blocks}, {samples} samples per block, "
+            f"{describe(operator)}, blocks={blocks}, {samples} "
+            f"{'antithetic pairs' if antithetic else 'samples'} per block, "
             f"{STATISTIC_NAMES[statistic]}, jackknife over {groups} sample groups"
         ),
-        info={"blocks": blocks, "statistic": statistic},
+        info={"blocks": blocks, "statistic": statistic, "antithetic": antithetic},
     )
 
 

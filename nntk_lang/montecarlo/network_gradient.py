@@ -63,6 +63,7 @@ def network_gradient(
     chunk_samples: int | None = None,
     chunk_params: int | None = None,
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    antithetic: bool = False,
 ) -> Estimate:
     """Estimate 𝒪 f(x; θ) under G or S for every input, block by block.
 
@@ -74,7 +75,14 @@ def network_gradient(
     operator = check_operator(operator)
     blocks = operator.blocks if blocks is None else blocks
     plan = SamplingPlan(
-        samples, seed, groups, "psd", chunk_samples, chunk_params, memory_bytes
+        samples,
+        seed,
+        groups,
+        "psd",
+        chunk_samples,
+        chunk_params,
+        memory_bytes,
+        antithetic=antithetic,
     )
     theta = torch.as_tensor(theta, dtype=torch.float64)
     inputs = _inputs(net, theta, x, None)
@@ -108,8 +116,9 @@ def network_gradient(
         samples=samples,
         seed=seed,
         estimator=(
-            f"{describe(operator)}, blocks={blocks}, {samples} samples per block, "
+            f"{describe(operator)}, blocks={blocks}, {samples} "
+            f"{'antithetic pairs' if antithetic else 'samples'} per block, "
             f"batch means over {len(bounds)} sample groups"
         ),
-        info={"blocks": blocks},
+        info={"blocks": blocks, "antithetic": antithetic},
     )
