@@ -10,7 +10,7 @@ import torch
 
 from nntk_lang.analytic.infinite_width import nntk as limit_nntk
 from nntk_lang.analytic.smoothed_network import smoothed_network_nntk
-from nntk_lang.errors import ConfigError
+from nntk_lang.errors import ConfigError, ResourceLimitError
 from nntk_lang.ir.network import init, mlp
 from nntk_lang.ir.operators import Attention, Nonlocal, Smoothing
 from nntk_lang.montecarlo.empirical_ntk import empirical_ntk
@@ -232,3 +232,19 @@ def test_antithetic_pairs_keep_expectation(act, blocks):
     assert "antithetic pairs" in estimate.estimator
     assert estimate.info["antithetic"]
     assert_z_below(estimate, exact)
+
+
+def test_oversized_assembly_raises_resource_limit():
+    net = mlp(in_features=1, width=64, depth=1, act="relu")
+    theta = init(net, seed=0)
+    with pytest.raises(ResourceLimitError, match="raise `memory_bytes`"):
+        network_nntk(
+            net,
+            Smoothing(0.1),
+            theta,
+            X,
+            samples=1024,
+            seed=0,
+            assembly="gram",
+            memory_bytes=100_000,
+        )

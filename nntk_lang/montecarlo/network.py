@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from nntk_lang.errors import ConfigError
+from nntk_lang.errors import ConfigError, ResourceLimitError
 from nntk_lang.ir.network import NetworkIR
 from nntk_lang.ir.operators import Nonlocal, Operator, Smoothing
 from nntk_lang.montecarlo import random_tiles
@@ -53,6 +53,8 @@ Assembly = Literal["auto", "gram", "projection"]
 
 DEFAULT_MEMORY_BYTES = 32 * 2**20
 DEFAULT_GROUPS = 16
+ASSEMBLY_BUDGET_FACTOR = 64
+"""The Gram or projections of a block may use this many times `memory_bytes`."""
 
 
 @dataclass(frozen=True)
@@ -200,12 +202,20 @@ def _generic_block_sums(
         net, theta, inputs, start, perturbation, plan, stream
     )
     bounds = group_bounds(plan.samples, plan.groups)
+    # The Gram needs M² values, the projections G (N1 + N2) d.
+    gram_size = plan.samples**2
+    projection_size = len(bounds) * (d1.shape[0] + d2.shape[0]) * perturbation.size
     assembly = plan.assembly
     if assembly == "auto":
-        # The Gram needs M² values, the projections G (N1 + N2) d.
-        projection_size = len(bounds) * (d1.shape[0] + d2.shape[0]) * perturbation.size
-        use_gram = plan.samples**2 < projection_size
-        assembly = "gram" if use_gram else "projection"
+        assembly = "gram" if gram_size < projection_size else "projection"
+    needed = 8 * (gram_size if assembly == "gram" else projection_size)
+    if needed > ASSEMBLY_BUDGET_FACTOR * plan.memory_bytes:
+        raise ResourceLimitError(
+            f"assembling a block of {perturbation.size} parameters from "
+            f"{plan.samples} samples needs {needed / 2**30:.1f} GiB, over "
+            f"{ASSEMBLY_BUDGET_FACTOR} x memory_bytes; use fewer samples, "
+            "smaller blocks (blocks=neuron or layer) or raise `memory_bytes`"
+        )
 
     if assembly == "gram":
         gram = _direction_gram(perturbation.size, plan, stream)
