@@ -14,6 +14,8 @@ from nntk_lang.errors import ConfigError
 from nntk_lang.ir.network import init, mlp
 from nntk_lang.ir.operators import Attention, Nonlocal
 from nntk_lang.montecarlo.attention import attention_gradient
+from nntk_lang.montecarlo.attention_kernel import attention_nntk
+from nntk_lang.montecarlo.empirical_ntk import empirical_ntk
 from nntk_lang.montecarlo.network_forward import forward, forward_batched
 
 THETA = torch.tensor([0.3], dtype=torch.float64)
@@ -176,3 +178,65 @@ def test_network_gradient_with_infinite_tau():
 def test_rejects_invalid_operators(operator, match):
     with pytest.raises(ConfigError, match=match):
         attention_gradient(sine, THETA, operator, samples=100, seed=0)
+
+
+def group_d_record(nonlocal_refs, tau: float) -> dict:
+    return next(
+        r
+        for r in nonlocal_refs
+        if r["group"] == "D" and float(r["params"]["tau"]) == tau
+    )
+
+
+@pytest.mark.parametrize("tau", [1.0, math.inf])
+def test_kernel_matches_squared_limit(nonlocal_refs, tau):
+    # For one input the kernel is the square of the gradient's M → ∞ limit.
+    record = group_d_record(nonlocal_refs, tau)
+    estimate = attention_nntk(
+        sine, THETA, attention("output", tau), samples=200_000, seed=18
+    )
+    z = (estimate.value[0, 0] - record["value"] ** 2) / estimate.stderr[0, 0]
+    assert abs(z) < 4, z
+    assert "unbiased" in estimate.estimator
+
+
+def test_kernel_on_network_matches_classical_ntk():
+    net = mlp(in_features=1, width=6, depth=1, act="relu")
+    theta = torch.tensor(init(net, seed=4))
+    x = torch.tensor([[0.5], [-1.0], [0.2]])
+    radius = 1e-3
+    pre = x * theta[:6] + theta[6:12]
+    assert pre.abs().min() > 4 * radius
+
+    def evaluate(params: torch.Tensor) -> torch.Tensor:
+        return forward_batched(net, params, x)[..., 0].T
+
+    operator = Attention(Nonlocal("ball", radius), "output", math.inf)
+    estimate = attention_nntk(evaluate, theta, operator, samples=4096, seed=19)
+    classical = empirical_ntk(net, theta, x).numpy()
+    z = (estimate.value - classical) / estimate.stderr
+    assert np.all(np.abs(z) < 4), z
+
+
+def test_kernel_psd_statistic_is_psd():
+    def evaluate(params: torch.Tensor) -> torch.Tensor:
+        inputs = torch.linspace(-1, 1, 6, dtype=torch.float64)[:, None]
+        return torch.sin(inputs * params[:, 0] + params[:, 1])
+
+    theta = torch.tensor([0.7, -0.2], dtype=torch.float64)
+    estimate = attention_nntk(
+        evaluate, theta, attention("output", 0.3), samples=64, seed=0, statistic="psd"
+    )
+    assert np.linalg.eigvalsh(estimate.value).min() > -1e-12
+
+
+def test_kernel_is_chunk_size_invariant():
+    options = {"samples": 4000, "seed": 20}
+    first = attention_nntk(
+        sine, THETA, attention("output", 0.1), chunk_samples=100, **options
+    )
+    second = attention_nntk(
+        sine, THETA, attention("output", 0.1), chunk_samples=4000, **options
+    )
+    np.testing.assert_allclose(first.value, second.value, rtol=1e-12)
+    np.testing.assert_allclose(first.stderr, second.stderr, rtol=1e-9)

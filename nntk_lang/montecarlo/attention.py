@@ -19,7 +19,7 @@ se² = Σₘ αₘ² (hₘ − ĝ)², and each result reports the effective samp
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import sympy
@@ -177,6 +177,50 @@ def _perturbations(operator: Attention, seed: int, params: int, chunk: range) ->
     return radius * g / torch.linalg.norm(g, dim=1, keepdim=True)
 
 
+@dataclass(frozen=True)
+class SampleChunk:
+    """One chunk of attention samples.
+
+    Attributes:
+        samples: the sample indices of the chunk.
+        logits: s/τ per input and sample, shape (N, m); 0 when τ = inf.
+        coefficients: c (f(θ+z) − f(θ)), shape (N, m).
+        directions: z/‖z‖², shape (m, P).
+    """
+
+    samples: range
+    logits: Tensor
+    coefficients: Tensor
+    directions: Tensor
+
+
+def sample_chunks(
+    evaluate: Evaluate,
+    theta: Tensor,
+    operator: Attention,
+    samples: int,
+    seed: int,
+    chunk_samples: int,
+) -> Iterator[SampleChunk]:
+    """Draw the perturbations chunk by chunk and evaluate the model on them."""
+    _check(operator, samples)
+    params = theta.shape[0]
+    factor = params if operator.base.normalize == "consistent" else 1.0
+    baseline = evaluate(theta[None, :])[:, 0]
+    step = max(1, chunk_samples)
+    for low in range(0, samples, step):
+        chunk = range(low, min(low + step, samples))
+        z = _perturbations(operator, seed, params, chunk)
+        squared = (z * z).sum(dim=1)
+        diff = evaluate(theta + z) - baseline[:, None]
+        if math.isinf(operator.tau):
+            logits = torch.zeros_like(diff)
+        else:
+            scores = score_values(operator.score, diff, torch.sqrt(squared))
+            logits = scores / operator.tau
+        yield SampleChunk(chunk, logits, factor * diff, z / squared[:, None])
+
+
 def attention_gradient(
     evaluate: Evaluate,
     theta: Tensor,
@@ -200,25 +244,12 @@ def attention_gradient(
         An Estimate of shape (N, P) with the delta-method stderr and
         `info["ess"]`, the effective sample size per input.
     """
-    _check(operator, samples)
     theta = torch.as_tensor(theta, dtype=torch.float64)
-    params = theta.shape[0]
-    factor = params if operator.base.normalize == "consistent" else 1.0
-    baseline = evaluate(theta[None, :])[:, 0]
-    sums = _RunningSums.empty(baseline.shape[0], params)
-    step = max(1, chunk_samples)
-    for low in range(0, samples, step):
-        chunk = range(low, min(low + step, samples))
-        z = _perturbations(operator, seed, params, chunk)
-        squared = (z * z).sum(dim=1)
-        diff = evaluate(theta + z) - baseline[:, None]
-        scores = score_values(operator.score, diff, torch.sqrt(squared))
-        logits = (
-            torch.zeros_like(diff)
-            if math.isinf(operator.tau)
-            else scores / operator.tau
-        )
-        sums.add(logits, factor * diff, z / squared[:, None])
+    sums = None
+    for chunk in sample_chunks(evaluate, theta, operator, samples, seed, chunk_samples):
+        if sums is None:
+            sums = _RunningSums.empty(chunk.logits.shape[0], theta.shape[0])
+        sums.add(chunk.logits, chunk.coefficients, chunk.directions)
     estimate, stderr, ess = sums.result()
     return Estimate(
         value=estimate.numpy(),
