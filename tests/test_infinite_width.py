@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from nntk_lang.analytic.infinite_width import infinite_width_kernels, nntk, ntk
+from nntk_lang.analytic.smoothed_network import smoothed_network_nntk
 from nntk_lang.errors import ConfigError, NoClosedForm
 from nntk_lang.ir.network import init, mlp
 from nntk_lang.ir.operators import Nonlocal, Smoothing
@@ -160,4 +161,25 @@ def test_wide_network_ntk_matches_limit(act):
     stderr = samples.std(0, ddof=1) / math.sqrt(len(samples))
     limit = ntk(net, x.numpy()).value
     z = (mean - limit) / stderr
+    assert np.all(np.abs(z) < 4), z
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("blocks", ["all", "layer"])
+def test_smoothed_limit_matches_wide_exact_kernels(blocks):
+    # The exact finite-width kernel averaged over initialisations equals the
+    # limit for one hidden layer, for both block layouts.
+    net = mlp(in_features=1, width=4096, depth=1, act="relu", bias="hidden")
+    x = np.array([-2.0, 0.0, 1.0])
+    samples = np.stack(
+        [
+            smoothed_network_nntk(
+                net, init(net, seed), x, sigma=0.5, blocks=blocks
+            ).value
+            for seed in range(40)
+        ]
+    )
+    stderr = samples.std(0, ddof=1) / math.sqrt(len(samples))
+    limit = nntk(net, Smoothing(0.5, blocks=blocks), x).value
+    z = (samples.mean(0) - limit) / stderr
     assert np.all(np.abs(z) < 4), z

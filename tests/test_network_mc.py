@@ -248,3 +248,17 @@ def test_oversized_assembly_raises_resource_limit():
             assembly="gram",
             memory_bytes=100_000,
         )
+
+
+def test_layer_blocks_match_exact_layer_kernel():
+    net = mlp(in_features=1, width=24, depth=1, act="sign")
+    theta = init(net, seed=1)
+    exact = smoothed_network_nntk(net, theta, X, sigma=0.3, blocks="layer").value
+    everything = smoothed_network_nntk(net, theta, X, sigma=0.3).value
+    estimate = network_nntk(
+        net, Smoothing(0.3), theta, X, samples=4096, seed=9, blocks="layer"
+    )
+    assert_z_below(estimate, exact)
+    # The readout weights see sign(h)² = 1 in place of φ_s(h)² < 1, so the
+    # per-layer diagonal is larger than the all-parameter one.
+    assert np.all(np.diag(exact) > np.diag(everything))

@@ -44,8 +44,16 @@ def smoothed_activation(
     raise NoClosedForm(f"no closed-form smoothed activation for `{act}`")
 
 
+_PLAIN_ACTIVATIONS = {
+    "sign": np.sign,
+    "step": lambda h: (h > 0).astype(float),
+    "relu": lambda h: np.maximum(h, 0.0),
+    "erf": special.erf,
+}
+
+
 def _smoothed_gradients(
-    net: NetworkIR, theta: np.ndarray, x: np.ndarray, sigma: float
+    net: NetworkIR, theta: np.ndarray, x: np.ndarray, sigma: float, blocks: str
 ) -> np.ndarray:
     """Return S f(x) for every input, shape (N, P), in θ's layout."""
     first, readout = net.layers
@@ -65,6 +73,9 @@ def _smoothed_gradients(
     ]
     if first.bias:
         columns.append(first.bias_scale * back)
+    if blocks == "layer":
+        # The readout block's noise never reaches the hidden layer.
+        value = _PLAIN_ACTIVATIONS[net.activation](pre)
     columns.append(readout.weight_scale * value)
     if readout.bias:
         columns.append(np.full((len(x), 1), readout.bias_scale))
@@ -78,8 +89,12 @@ def smoothed_network_nntk(
     x2: np.ndarray | None = None,
     *,
     sigma: float,
+    blocks: str = "all",
 ) -> Estimate:
     """Return the exact NNTK under S(σ) of a one-hidden-layer network at θ.
+
+    `blocks` "all" and "neuron" give the same kernel. With "layer" the readout
+    weights' gradient uses the plain activation φ(h).
 
     Raises:
         NoClosedForm: for deeper networks, several outputs or activations other
@@ -94,12 +109,19 @@ def smoothed_network_nntk(
     theta = np.asarray(theta, dtype=np.float64)
     x1 = _as_matrix(net, x1)
     x2 = x1 if x2 is None else _as_matrix(net, x2)
-    grad1 = _smoothed_gradients(net, theta, x1, sigma)
-    grad2 = grad1 if x2 is x1 else _smoothed_gradients(net, theta, x2, sigma)
+    if blocks not in ("all", "layer", "neuron"):
+        raise ConfigError(f"`blocks` must be all, layer or neuron, got {blocks!r}")
+    grad1 = _smoothed_gradients(net, theta, x1, sigma, blocks)
+    grad2 = grad1
+    if x2 is not x1:
+        grad2 = _smoothed_gradients(net, theta, x2, sigma, blocks)
     return Estimate(
         value=grad1 @ grad2.T,
         method="analytic",
-        estimator=f"exact smoothing(sigma={sigma}) of a one-hidden-layer network",
+        estimator=(
+            f"exact smoothing(sigma={sigma}, blocks={blocks}) of a one-hidden-layer "
+            "network"
+        ),
         info={"gradients": grad1},
     )
 
