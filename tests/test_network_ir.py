@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from nntk_lang.errors import ConfigError
-from nntk_lang.ir.network import init, load_point, mlp, parameter_keys, split_params
+from nntk_lang.ir.network import (
+    init,
+    load_point,
+    mlp,
+    mlp_from_options,
+    parameter_keys,
+    split_params,
+)
 
 
 def test_mlp_defaults_follow_stax_dense():
@@ -111,3 +118,19 @@ def test_load_point_reports_unreadable_file(tmp_path):
     path = tmp_path / "missing.npz"
     with pytest.raises(ConfigError, match="cannot read parameter file"):
         load_point(net, path)
+
+
+def test_mlp_from_options_maps_in():
+    net = mlp_from_options("net", {"in": 2, "width": 8, "depth": 2, "act": "erf"})
+    assert net.name == "net"
+    assert net.n_inputs == 2
+    assert net.depth == 2
+
+
+def test_mlp_from_options_rejects_unknown_and_missing():
+    with pytest.raises(ConfigError, match="unknown mlp option"):
+        mlp_from_options(
+            "net", {"in": 1, "width": 4, "depth": 1, "act": "relu", "lr": 1}
+        )
+    with pytest.raises(ConfigError, match="mlp needs width"):
+        mlp_from_options("net", {"in": 1, "depth": 1, "act": "relu"})

@@ -284,3 +284,29 @@ def split_params(net: NetworkIR, theta: np.ndarray) -> list[tuple[np.ndarray, ..
         else:
             parts.append((weights,))
     return parts
+
+
+MLP_OPTIONS = ("in", "width", "depth", "act", "out", "param", "W_std", "b_std", "bias")
+"""Keyword arguments of `mlp(...)` in the language, where the input size is `in`."""
+
+
+def mlp_from_options(name: str, options: dict[str, object]) -> NetworkIR:
+    """Build an MLP from the language's `mlp(in=..., width=..., ...)` arguments.
+
+    Raises:
+        ConfigError: on an unknown or missing option, naming the allowed ones.
+    """
+    unknown = sorted(set(options) - set(MLP_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown mlp option(s) {', '.join(unknown)}; "
+            f"expected {', '.join(MLP_OPTIONS)}"
+        )
+    missing = [key for key in ("in", "width", "depth", "act") if key not in options]
+    if missing:
+        raise ConfigError(
+            f"mlp needs {', '.join(missing)}, e.g. mlp(in=1, width=512, depth=1, act=relu)"
+        )
+    arguments = dict(options)
+    arguments["in_features"] = arguments.pop("in")
+    return mlp(name=name, **arguments)  # type: ignore[arg-type]

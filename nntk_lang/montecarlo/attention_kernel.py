@@ -59,7 +59,9 @@ class _GroupSums:
             zeros(groups, inputs, inputs),
         )
 
-    def add(self, group: int, logits: Tensor, coefficients: Tensor, directions: Tensor):
+    def add(
+        self, group: int, logits: Tensor, coefficients: Tensor, directions: Tensor
+    ) -> None:
         """Add samples of one group: logits and coefficients (N, m), directions."""
         peak = torch.maximum(self.peak[group], logits.max(dim=1).values)
         rescale = torch.exp(self.peak[group] - peak)

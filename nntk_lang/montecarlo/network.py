@@ -53,6 +53,7 @@ Assembly = Literal["auto", "gram", "projection"]
 
 DEFAULT_MEMORY_BYTES = 32 * 2**20
 DEFAULT_GROUPS = 16
+MAX_SAMPLES = 2**31
 ASSEMBLY_BUDGET_FACTOR = 64
 """The Gram or projections of a block may use this many times `memory_bytes`."""
 
@@ -460,8 +461,10 @@ def network_nntk(
     blocks = operator.blocks if blocks is None else blocks
     if net.n_outputs != 1:
         raise ConfigError("Monte Carlo network kernels need out=1")
-    if samples > 2**31:
-        raise ConfigError(f"`samples` is too large: {samples}")
+    if samples > MAX_SAMPLES:
+        raise ResourceLimitError(
+            f"`samples` must be at most {MAX_SAMPLES} per block, got {samples}"
+        )
     plan = SamplingPlan(
         samples,
         seed,
