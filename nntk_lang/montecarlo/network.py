@@ -25,17 +25,16 @@ Neither path stores M × P or N × M × P values at once.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 
 from nntk_lang.errors import ConfigError, ResourceLimitError
 from nntk_lang.ir.network import NetworkIR
-from nntk_lang.ir.operators import Nonlocal, Operator, Smoothing
+from nntk_lang.ir.operators import Operator
 from nntk_lang.montecarlo import random_tiles
 from nntk_lang.montecarlo.network_forward import as_inputs, forward, torch_activation
+from nntk_lang.montecarlo.neuron_blocks import neuron_sums
 from nntk_lang.montecarlo.pair_sums import (
     STATISTIC_NAMES,
     PairSums,
@@ -46,55 +45,18 @@ from nntk_lang.montecarlo.pair_sums import (
     sums_from_projections,
 )
 from nntk_lang.montecarlo.perturbation import Perturbation, check_operator, describe
+from nntk_lang.montecarlo.sampling_plan import (
+    ASSEMBLY_BUDGET_FACTOR,
+    DEFAULT_GROUPS,
+    DEFAULT_MEMORY_BYTES,
+    MAX_SAMPLES,
+    Assembly,
+    Inputs,
+    SamplingPlan,
+)
 from nntk_lang.results import Estimate
 
 Tensor = torch.Tensor
-Assembly = Literal["auto", "gram", "projection"]
-
-DEFAULT_MEMORY_BYTES = 32 * 2**20
-DEFAULT_GROUPS = 16
-MAX_SAMPLES = 2**31
-ASSEMBLY_BUDGET_FACTOR = 64
-"""The Gram or projections of a block may use this many times `memory_bytes`."""
-
-
-@dataclass(frozen=True)
-class SamplingPlan:
-    """Sample count, seed, chunking and statistic of one estimate."""
-
-    samples: int
-    seed: int
-    groups: int = DEFAULT_GROUPS
-    statistic: Statistic = "unbiased"
-    chunk_samples: int | None = None
-    chunk_params: int | None = None
-    memory_bytes: int = DEFAULT_MEMORY_BYTES
-    assembly: Assembly = "auto"
-    antithetic: bool = False
-
-    def samples_per_chunk(self, row_bytes: int) -> int:
-        """Return a sample chunk length, a multiple of the tile height."""
-        if self.chunk_samples is not None:
-            requested = self.chunk_samples
-        else:
-            requested = self.memory_bytes // max(row_bytes, 1)
-        tiles = max(1, requested // random_tiles.TILE_SAMPLES)
-        return tiles * random_tiles.TILE_SAMPLES
-
-    def params_per_chunk(self, column_bytes: int) -> int:
-        if self.chunk_params is not None:
-            return max(1, self.chunk_params)
-        return max(1, self.memory_bytes // max(column_bytes, 1))
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The two input sets of a kernel and f(θ) at each."""
-
-    x1: Tensor
-    x2: Tensor
-    f1: Tensor
-    f2: Tensor
 
 
 def block_outputs(
@@ -149,7 +111,7 @@ def _differences(
     return block_outputs(net, theta, x, start, delta) - baseline
 
 
-def _block_differences(
+def block_differences(
     net: NetworkIR,
     theta: Tensor,
     inputs: Inputs,
@@ -199,7 +161,7 @@ def _generic_block_sums(
     stream: int,
 ) -> PairSums:
     """Pair sums of one contiguous block θ[start : start + d]."""
-    d1, d2, squared, kappa = _block_differences(
+    d1, d2, squared, kappa = block_differences(
         net, theta, inputs, start, perturbation, plan, stream
     )
     bounds = group_bounds(plan.samples, plan.groups)
@@ -223,7 +185,7 @@ def _generic_block_sums(
         weighted_gram = kappa[:, None] * kappa[None, :] * gram
         return sums_from_gram(d1, d2, weighted_gram, bounds)
 
-    projections1, projections2 = _projections(
+    projections1, projections2 = block_projections(
         d1, d2, kappa, perturbation.size, plan, stream, bounds
     )
     diagonal_weight = kappa**2 * squared
@@ -250,7 +212,7 @@ def _direction_gram(size: int, plan: SamplingPlan, stream: int) -> Tensor:
     return gram
 
 
-def _projections(
+def block_projections(
     d1: Tensor,
     d2: Tensor,
     kappa: Tensor,
@@ -279,128 +241,7 @@ def _projections(
     return projections1, projections2
 
 
-def _neuron_layout(net: NetworkIR) -> tuple[int, int]:
-    """Return (hidden width, parameters per neuron block) of a 1-hidden-layer net."""
-    if net.depth != 1:
-        raise ConfigError(
-            f"blocks=neuron needs a one-hidden-layer network; `{net.name}` has "
-            f"{net.depth} hidden layers, so use blocks=layer or blocks=all"
-        )
-    hidden = net.layers[0]
-    return hidden.fan_out, hidden.fan_in + int(hidden.bias) + 1
-
-
-def _neuron_differences(
-    net: NetworkIR, theta: Tensor, x: Tensor, delta: Tensor, antithetic: bool
-) -> Tensor:
-    """Return f(θ + δ_j) − f(θ) for every neuron block j, shape (M, N, n).
-
-    Only neuron j's pre-activation and readout term change, so this costs
-    O(M N n d) instead of n full forward passes. Antithetic pairs return
-    (f(θ + δ_j) − f(θ − δ_j))/2.
-    """
-    first, readout = net.layers
-    width, fan_in = first.fan_out, first.fan_in
-    activation = torch_activation(net.activation).value
-    weights = theta[: first.n_weights].reshape(fan_in, width)
-    pre = first.weight_scale * (x @ weights)
-    if first.bias:
-        pre = pre + first.bias_scale * theta[first.n_weights : first.n_params]
-    readout_weights = theta[first.n_params : first.n_params + width]
-    shift = first.weight_scale * torch.einsum("ik,mjk->mij", x, delta[..., :fan_in])
-    if first.bias:
-        shift = shift + first.bias_scale * delta[:, None, :, fan_in]
-    readout_shift = delta[:, None, :, -1]
-    plus = (readout_weights + readout_shift) * activation(pre + shift)
-    if antithetic:
-        minus = (readout_weights - readout_shift) * activation(pre - shift)
-        return readout.weight_scale * (plus - minus) / 2
-    return readout.weight_scale * (plus - readout_weights * activation(pre))
-
-
-def _neuron_projections(
-    net: NetworkIR,
-    theta: Tensor,
-    inputs: Inputs,
-    operator: Nonlocal | Smoothing,
-    plan: SamplingPlan,
-    stream: int,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Return per-group projections (G, N, n, d) of both input sets and the
-    m = m' sums (G, N1, N2) of all hidden-neuron blocks."""
-    width, size = _neuron_layout(net)
-    perturbation = Perturbation(operator, size)
-    bounds = group_bounds(plan.samples, plan.groups)
-    n1, n2 = inputs.x1.shape[0], inputs.x2.shape[0]
-    projections1 = torch.zeros(len(bounds), n1, width, size, dtype=torch.float64)
-    projections2 = projections1
-    if inputs.x2 is not inputs.x1:
-        projections2 = torch.zeros(len(bounds), n2, width, size, dtype=torch.float64)
-    diagonal = torch.zeros(len(bounds), n1, n2, dtype=torch.float64)
-    step = plan.samples_per_chunk(8 * width * (3 * size + (3 + size) * (n1 + n2)))
-    columns = range(width * size)
-
-    for low in range(0, plan.samples, step):
-        chunk = range(low, min(low + step, plan.samples))
-        g = random_tiles.normals(plan.seed, stream, width * size, chunk, columns)
-        g = g.reshape(len(chunk), width, size)
-        norms = (g * g).sum(dim=-1)
-        uniform = None
-        if perturbation.needs_uniform:
-            uniform = random_tiles.uniforms(
-                plan.seed, stream, width, chunk, range(width)
-            )
-        beta, kappa = perturbation.scales(norms, uniform)
-        delta = beta[..., None] * g
-
-        diff1 = _neuron_differences(net, theta, inputs.x1, delta, plan.antithetic)
-        diff2 = diff1
-        if inputs.x2 is not inputs.x1:
-            diff2 = _neuron_differences(net, theta, inputs.x2, delta, plan.antithetic)
-        weighted = kappa[..., None] * g
-        diagonal_weight = kappa**2 * norms
-
-        # Split the chunk at group boundaries for the jackknife.
-        for b, group in enumerate(bounds):
-            first, last = max(group.start, low) - low, min(group.stop, chunk.stop) - low
-            if first >= last:
-                continue
-            rows = slice(first, last)
-            part = weighted[rows].unsqueeze(1)
-            projections1[b] += (diff1[rows].unsqueeze(-1) * part).sum(dim=0)
-            if inputs.x2 is not inputs.x1:
-                projections2[b] += (diff2[rows].unsqueeze(-1) * part).sum(dim=0)
-            left = diff1[rows] * diagonal_weight[rows].unsqueeze(1)
-            diagonal[b] += _flatten_inputs(left) @ _flatten_inputs(diff2[rows]).T
-
-    return projections1, projections2, diagonal
-
-
-def _neuron_sums(
-    net: NetworkIR,
-    theta: Tensor,
-    inputs: Inputs,
-    operator: Nonlocal | Smoothing,
-    plan: SamplingPlan,
-    stream: int,
-) -> PairSums:
-    """Pair sums of all hidden-neuron blocks of a one-hidden-layer network."""
-    projections1, projections2, diagonal = _neuron_projections(
-        net, theta, inputs, operator, plan, stream
-    )
-    bounds = group_bounds(plan.samples, plan.groups)
-    sizes = np.array([len(group) for group in bounds])
-    return sums_from_projections(
-        projections1.transpose(1, 2), projections2.transpose(1, 2), diagonal, sizes
-    )
-
-
-def _flatten_inputs(differences: Tensor) -> Tensor:
-    """Reshape (M, N, n) differences to (N, M n) for one matmul over samples."""
-    return differences.transpose(0, 1).reshape(differences.shape[1], -1)
-
-
-def _block_ranges(net: NetworkIR, blocks: str) -> list[tuple[int, int]]:
+def block_ranges(net: NetworkIR, blocks: str) -> list[tuple[int, int]]:
     """Return the contiguous generic blocks (start, stop) for `blocks`."""
     offsets = net.layer_offsets()
     if blocks == "all":
@@ -477,14 +318,14 @@ def network_nntk(
         antithetic,
     )
     theta = torch.as_tensor(theta, dtype=torch.float64)
-    inputs = _inputs(net, theta, x1, x2)
-    ranges = _block_ranges(net, blocks)
+    inputs = prepare_inputs(net, theta, x1, x2)
+    ranges = block_ranges(net, blocks)
     total = PairSums.zeros(
         group_bounds(samples, groups), len(inputs.x1), len(inputs.x2)
     )
     stream = 0
     if blocks == "neuron":
-        total.add(_neuron_sums(net, theta, inputs, operator, plan, stream))
+        total.add(neuron_sums(net, theta, inputs, operator, plan, stream))
         stream += 1
     for start, stop in ranges:
         perturbation = Perturbation(operator, stop - start)
@@ -508,7 +349,7 @@ def network_nntk(
     )
 
 
-def _inputs(
+def prepare_inputs(
     net: NetworkIR,
     theta: Tensor,
     x1: Tensor | np.ndarray,

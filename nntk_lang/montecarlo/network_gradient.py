@@ -16,19 +16,19 @@ import torch
 from nntk_lang.ir.network import NetworkIR
 from nntk_lang.ir.operators import Operator
 from nntk_lang.montecarlo.network import (
+    block_differences,
+    block_projections,
+    block_ranges,
+    prepare_inputs,
+)
+from nntk_lang.montecarlo.neuron_blocks import neuron_layout, neuron_projections
+from nntk_lang.montecarlo.pair_sums import group_bounds
+from nntk_lang.montecarlo.perturbation import Perturbation, check_operator, describe
+from nntk_lang.montecarlo.sampling_plan import (
     DEFAULT_GROUPS,
     DEFAULT_MEMORY_BYTES,
-    Perturbation,
     SamplingPlan,
-    _block_differences,
-    _block_ranges,
-    _inputs,
-    _neuron_layout,
-    _neuron_projections,
-    _projections,
 )
-from nntk_lang.montecarlo.pair_sums import group_bounds
-from nntk_lang.montecarlo.perturbation import check_operator, describe
 from nntk_lang.results import Estimate
 
 Tensor = torch.Tensor
@@ -40,7 +40,7 @@ def neuron_columns(net: NetworkIR) -> Tensor:
     A neuron block lists the neuron's incoming weights, its bias (if any) and
     its readout weight, in that order.
     """
-    width, _ = _neuron_layout(net)
+    width, _ = neuron_layout(net)
     first = net.layers[0]
     neurons = torch.arange(width)
     columns = [k * width + neurons for k in range(first.fan_in)]
@@ -85,13 +85,13 @@ def network_gradient(
         antithetic=antithetic,
     )
     theta = torch.as_tensor(theta, dtype=torch.float64)
-    inputs = _inputs(net, theta, x, None)
+    inputs = prepare_inputs(net, theta, x, None)
     bounds = group_bounds(samples, groups)
     totals = torch.zeros(len(bounds), len(inputs.x1), net.n_params, dtype=torch.float64)
-    ranges = _block_ranges(net, blocks)
+    ranges = block_ranges(net, blocks)
     stream = 0
     if blocks == "neuron":
-        projections, _, _ = _neuron_projections(
+        projections, _, _ = neuron_projections(
             net, theta, inputs, operator, plan, stream
         )
         columns = neuron_columns(net).reshape(-1)
@@ -99,10 +99,12 @@ def network_gradient(
         stream += 1
     for start, stop in ranges:
         perturbation = Perturbation(operator, stop - start)
-        d1, _, _, kappa = _block_differences(
+        d1, _, _, kappa = block_differences(
             net, theta, inputs, start, perturbation, plan, stream
         )
-        projections, _ = _projections(d1, d1, kappa, stop - start, plan, stream, bounds)
+        projections, _ = block_projections(
+            d1, d1, kappa, stop - start, plan, stream, bounds
+        )
         totals[:, :, start:stop] = projections
         stream += 1
 
