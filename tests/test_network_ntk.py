@@ -28,6 +28,16 @@ def test_empirical_ntk_matches_neural_tangents(nt_refs):
     np.testing.assert_allclose(kernel.numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
+def test_sign_empirical_ntk_matches_neural_tangents(nt_refs):
+    # neural-tangents drew the sign network's parameters with the same key as
+    # the relu network's, and sign' = 0 leaves only the readout layer.
+    theta, x, _ = nt_relu_point(nt_refs)
+    expected = np.array(nt_refs["empirical"]["sign_width512_seed0"]["ntk"])
+    net = mlp(in_features=1, width=512, depth=1, act="sign")
+    kernel = empirical_ntk(net, torch.tensor(theta), torch.tensor(x))
+    np.testing.assert_allclose(kernel.numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("act", ["relu", "sign", "step", "erf", "tanh", "abs", "sin"])
 @pytest.mark.parametrize("param", ["ntk", "standard"])
 def test_empirical_ntk_matches_torch_func(act, param):
