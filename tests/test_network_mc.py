@@ -13,6 +13,7 @@ from nntk_lang.analytic.smoothed_network import smoothed_network_nntk
 from nntk_lang.errors import ConfigError, ResourceLimitError
 from nntk_lang.ir.network import init, mlp
 from nntk_lang.ir.operators import Attention, Nonlocal, Smoothing
+from nntk_lang.montecarlo import random_tiles
 from nntk_lang.montecarlo.empirical_ntk import empirical_ntk
 from nntk_lang.montecarlo.network import block_outputs, network_nntk
 from nntk_lang.montecarlo.network_forward import forward_batched
@@ -262,3 +263,20 @@ def test_layer_blocks_match_exact_layer_kernel():
     # The readout weights see sign(h)² = 1 in place of φ_s(h)² < 1, so the
     # per-layer diagonal is larger than the all-parameter one.
     assert np.all(np.diag(exact) > np.diag(everything))
+
+
+def test_random_tiles_match_any_rectangle():
+    full = random_tiles.normals(3, 1, 5000, range(200), range(5000))
+    part = random_tiles.normals(3, 1, 5000, range(70, 131), range(4090, 4200))
+    assert torch.equal(part, full[70:131, 4090:4200])
+    other_stream = random_tiles.normals(3, 2, 5000, range(200), range(5000))
+    assert not torch.equal(full, other_stream)
+
+
+def test_chunks_below_tile_height_give_same_result():
+    net = mlp(in_features=1, width=6, depth=1, act="relu")
+    theta = init(net, seed=0)
+    options = {"samples": 160, "seed": 4, "blocks": "all"}
+    reference = network_nntk(net, Smoothing(0.1), theta, X, **options)
+    small = network_nntk(net, Smoothing(0.1), theta, X, chunk_samples=7, **options)
+    np.testing.assert_allclose(small.value, reference.value, rtol=1e-12)

@@ -31,33 +31,37 @@ def _tiled(
     draw: str, seed: int, stream: int, width: int, samples: range, params: range
 ) -> torch.Tensor:
     columns = tile_width(width)
+    sampler = torch.randn if draw == "normal" else torch.rand
+    # Uniform streams use odd tile columns and normal streams even ones.
+    parity = 0 if draw == "normal" else 1
+    out = torch.empty(len(samples), len(params), dtype=torch.float64)
     first_row, last_row = (
         samples.start // TILE_SAMPLES,
         -(-samples.stop // TILE_SAMPLES),
     )
     first_col, last_col = params.start // columns, -(-params.stop // columns)
-    sampler = torch.randn if draw == "normal" else torch.rand
-    # Uniform streams use odd tile columns and normal streams even ones.
-    parity = 0 if draw == "normal" else 1
-    rows = []
+    # Each tile is cut to the request before the next is drawn, so memory stays
+    # at the request's size plus one tile.
     for row in range(first_row, last_row):
-        tiles = [
-            sampler(
+        row_low = max(samples.start, row * TILE_SAMPLES)
+        row_high = min(samples.stop, (row + 1) * TILE_SAMPLES)
+        for column in range(first_col, last_col):
+            col_low = max(params.start, column * columns)
+            col_high = min(params.stop, (column + 1) * columns)
+            tile = sampler(
                 TILE_SAMPLES,
                 columns,
                 generator=_generator(seed, stream, row, 2 * column + parity),
                 dtype=torch.float64,
             )
-            for column in range(first_col, last_col)
-        ]
-        rows.append(torch.cat(tiles, dim=1))
-    block = torch.cat(rows, dim=0)
-    row_offset = first_row * TILE_SAMPLES
-    col_offset = first_col * columns
-    return block[
-        samples.start - row_offset : samples.stop - row_offset,
-        params.start - col_offset : params.stop - col_offset,
-    ]
+            out[
+                row_low - samples.start : row_high - samples.start,
+                col_low - params.start : col_high - params.start,
+            ] = tile[
+                row_low - row * TILE_SAMPLES : row_high - row * TILE_SAMPLES,
+                col_low - column * columns : col_high - column * columns,
+            ]
+    return out
 
 
 def normals(

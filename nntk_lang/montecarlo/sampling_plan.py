@@ -35,12 +35,16 @@ class SamplingPlan:
     antithetic: bool = False
 
     def samples_per_chunk(self, row_bytes: int) -> int:
-        """Return a sample chunk length, a multiple of the tile height."""
+        """Return a sample chunk length, a multiple of the tile height if possible."""
         if self.chunk_samples is not None:
             requested = self.chunk_samples
         else:
             requested = self.memory_bytes // max(row_bytes, 1)
-        tiles = max(1, requested // random_tiles.TILE_SAMPLES)
+        if requested < random_tiles.TILE_SAMPLES:
+            # Below a tile height the draws are cut from shared tiles, which
+            # costs extra generation but keeps memory within the budget.
+            return max(1, requested)
+        tiles = requested // random_tiles.TILE_SAMPLES
         return tiles * random_tiles.TILE_SAMPLES
 
     def params_per_chunk(self, column_bytes: int) -> int:
