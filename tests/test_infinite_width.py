@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from nntk_lang.analytic.infinite_width import infinite_width_kernels, nntk, ntk
-from nntk_lang.analytic.smoothed_network import smoothed_network_nntk
+from nntk_lang.analytic.smoothed_network import (
+    smoothed_activation,
+    smoothed_network_nntk,
+)
 from nntk_lang.errors import ConfigError, NoClosedForm
 from nntk_lang.ir.network import init, mlp
 from nntk_lang.ir.operators import Nonlocal, Smoothing
@@ -183,3 +186,38 @@ def test_smoothed_limit_matches_wide_exact_kernels(blocks):
     limit = nntk(net, Smoothing(0.5, blocks=blocks), x).value
     z = (samples.mean(0) - limit) / stderr
     assert np.all(np.abs(z) < 4), z
+
+
+def quadrature_smoothed_limit(act: str, x1: float, x2: float, sigma: float) -> float:
+    """The smoothed NNTK limit by 2-D Gauss-Hermite quadrature over (u, v).
+
+    K = E[φ_s(u) φ_s'(v)] + Σ₁₂ E[φ_s'(u) φ_s''(v)] for the network of group C
+    (hidden biases, no readout bias), with (u, v) ~ N(0, Σ) for
+    Σ = [[x1² + 1, x1 x2 + 1], [x1 x2 + 1, x2² + 1]], and φ_s the smoothed
+    activation of the finite-width closed form.
+    """
+    nodes, weights = np.polynomial.hermite_e.hermegauss(120)
+    weights = weights / weights.sum()
+    cov = np.array([[x1 * x1 + 1, x1 * x2 + 1], [x1 * x2 + 1, x2 * x2 + 1]])
+    # Cholesky factor written out, because Σ is singular when x1 = x2.
+    first = math.sqrt(cov[0, 0])
+    coupling = cov[0, 1] / first
+    rest = math.sqrt(max(cov[1, 1] - coupling**2, 0.0))
+    a, b = np.meshgrid(nodes, nodes, indexing="ij")
+    u = first * a
+    v = coupling * a + rest * b
+    mass = np.outer(weights, weights)
+    s1 = sigma * math.sqrt(cov[0, 0])
+    s2 = sigma * math.sqrt(cov[1, 1])
+    value_u, slope_u = smoothed_activation(act, u, s1)
+    value_v, slope_v = smoothed_activation(act, v, s2)
+    return float((mass * (value_u * value_v + cov[0, 1] * slope_u * slope_v)).sum())
+
+
+@pytest.mark.parametrize("act", ["relu", "sign", "step", "erf"])
+def test_smoothed_limit_matches_quadrature(act):
+    net = mlp(in_features=1, width=1, depth=1, act=act, bias="hidden")
+    for x1, x2 in [(-2.0, -0.5), (0.3, 1.0), (0.5, 0.5)]:
+        value = nntk(net, Smoothing(0.5), np.array([x1]), np.array([x2])).value
+        expected = quadrature_smoothed_limit(act, x1, x2, 0.5)
+        assert value[0, 0] == pytest.approx(expected, rel=1e-7), (x1, x2)
