@@ -11,15 +11,15 @@ kernels of the blocks:
 
 A one-hidden-layer network is a sum of per-neuron terms, so under S the
 per-neuron blocks have the same expectation as the full-parameter estimator,
-with far lower variance. Perturbing one neuron's block changes only its
-pre-activation and its readout term, and the per-neuron path evaluates just
-those: O(N d) work per neuron and sample instead of a full forward pass.
+with far lower variance for wide networks. `neuron_blocks.py` evaluates only
+what a neuron's block changes: O(N d) work per neuron and sample instead of a
+full forward pass.
 
 Perturbations come from `random_tiles`, so results are seeded and independent of
-the chunk sizes. A block's sample-pair sums are assembled either from per-group
-projections S_b = Σ Dₘ wₘᵀ (N × d per group) or from the M × M Gram of the
-directions, accumulated over parameter chunks; whichever needs less memory.
-Neither path stores M × P or N × M × P values at once.
+the chunk sizes. A block's sample-pair sums come from per-group projections
+S_b = Σ Dₘ wₘᵀ (N × d per group) or from the M × M Gram of the directions,
+accumulated over parameter chunks, whichever needs less memory. Neither path
+stores M × P or N × M × P values at once.
 """
 
 from __future__ import annotations
