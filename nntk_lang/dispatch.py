@@ -114,12 +114,26 @@ def gradient(
     return estimate
 
 
+def _batched(model: SymbolicModelIR, xs: np.ndarray):
+    """Return f as a map from parameter points [M, d] to outputs [N, M]."""
+    import torch
+
+    from nntk_lang.montecarlo.torch_lowering import compile_model
+
+    compiled = compile_model(model)
+    inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64))
+    return lambda thetas: compiled(inputs, thetas)
+
+
 def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
     options = _mc_options(request, context)
     if isinstance(op, Attention):
-        from nntk_lang.montecarlo.attention import estimate_attention_gradient
+        import torch
 
-        return estimate_attention_gradient(model, op, theta, xs, options)
+        from nntk_lang.montecarlo.attention import attention_gradient
+
+        return attention_gradient(_batched(model, xs), torch.as_tensor(theta), op,
+                                  samples=request.samples, seed=request.seed)
     from nntk_lang.montecarlo.estimators import estimate_gradient
 
     return estimate_gradient(model, op, theta, xs, options)
@@ -142,11 +156,17 @@ def kernel(
         value = np.asarray(g1, dtype=np.float64) @ np.asarray(g2, dtype=np.float64).T
         return Estimate(value=value, method="analytic", info=_analytic_info(form))
     if isinstance(op, Attention):
-        from nntk_lang.montecarlo.attention import estimate_attention_kernel
+        import torch
 
-        estimate = estimate_attention_kernel(
-            model, op, theta, x1, x2, _mc_options(request, context)
-        )
+        from nntk_lang.montecarlo.attention_kernel import attention_nntk
+
+        union = np.concatenate([x1, x2])
+        estimate = attention_nntk(_batched(model, union), torch.as_tensor(theta), op,
+                                  samples=request.samples, seed=request.seed,
+                                  statistic=request.estimator)
+        n1 = len(x1)
+        estimate.value = np.asarray(estimate.value)[:n1, n1:]
+        estimate.stderr = np.asarray(estimate.stderr)[:n1, n1:]
     else:
         from nntk_lang.montecarlo.estimators import estimate_kernel
 

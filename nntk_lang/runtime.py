@@ -103,6 +103,7 @@ class Runtime:
         self.checker = Checker(Limits(max_samples=self.options.max_samples))
         self.scope = Scope()
         self.session = _Session()
+        self._current_source: ast.Program | None = None
 
     def set_ans(self, estimate: Estimate) -> None:
         """Bind `ans` to the last result: a number as a `let`, a vector as a grid."""
@@ -186,6 +187,7 @@ class Runtime:
                 source=source.source,
             )
         started = time.perf_counter()
+        self._current_source = source
         try:
             produced = handler(statement, source)
         except NoClosedForm as exc:
@@ -229,12 +231,26 @@ class Runtime:
         if isinstance(statement.value, ast.PointLit):
             self.scope.declare(statement)
             return
-        raise SpecError(
-            f"`{statement.value.func}(...)` points are not supported yet",
-            statement.value.span,
-            hint="write the point as a literal, e.g. {w: 1.0, b: 0.1}",
-            source=source.source,
-        )
+        self.scope.bind(statement.name.name, self._built_point(statement.value, source))
+
+    def _run_NetworkModel(self, statement: ast.NetworkModel, source) -> None:
+        from nntk_lang.ir.network import mlp_from_options
+        from nntk_lang.signatures import SIGNATURES
+
+        options = self.scope.arguments(statement.value, SIGNATURES["mlp"])
+        options = {key: value for key, value in options.items() if value is not None}
+        self.scope.bind(statement.name.name,
+                        mlp_from_options(statement.name.name, options))
+
+    def _built_point(self, call: ast.Call, source: ast.Program):
+        """Return the parameters that `init(net, seed=)` or `load("file.npz")` give."""
+        from nntk_lang.ir.network import init
+        from nntk_lang.signatures import SIGNATURES
+
+        arguments = self.scope.arguments(call, SIGNATURES[call.func])
+        if call.func == "init":
+            return init(arguments["net"], int(arguments["seed"]))
+        return _LoadedPoint(_spec_relative(source, call, arguments["path"]), call, source)
 
     def _run_KernelDecl(self, statement: ast.KernelDecl, source) -> None:
         spec = self._kernel_spec(statement.value, statement.name.name)
@@ -242,7 +258,7 @@ class Runtime:
 
     def _kernel_spec(self, call: ast.Call, name: str) -> KernelSpec:
         """Build the kernel that `nntk(...)` or `ntk(...)` describes."""
-        model = self.scope.model(_name_arg(call, 0))
+        model = self._model(_name_arg(call, 0))
         theta = self._theta(model, call)
         request = self._request_options(call)
         operator = None
@@ -447,30 +463,81 @@ class Runtime:
             changes["baseline"] = _word(keyword.value) == "true"
         return replace(request, **changes)
 
-    def _theta(self, model, call: ast.Call) -> np.ndarray:
-        point = self.scope.point(_name_of(call.keyword("at").value))
-        return np.array([point[symbol.name] for symbol in model.params], dtype=np.float64)
+    def _model(self, name: str):
+        """Return the symbolic model or network called `name`."""
+        from nntk_lang.ir.network import NetworkIR
+
+        value = self.scope.get(name)
+        if isinstance(value, NetworkIR):
+            return value
+        return self.scope.model(name)
+
+    def _theta(self, model, call: ast.Call) -> np.ndarray | None:
+        """Return the parameter vector that `at=` gives, in the model's order."""
+        from nntk_lang.ir.network import NetworkIR, load_point
+
+        keyword = call.keyword("at")
+        if keyword is None:
+            return None  # width=inf kernels need no point
+        expr = keyword.value
+        if isinstance(expr, ast.PointLit):
+            value = self.scope.point_value(expr)
+        elif isinstance(expr, ast.Call):
+            value = self._built_point(expr, self._current_source)
+        else:
+            value = self.scope.get(_name_of(expr))
+        if isinstance(value, _LoadedPoint):
+            if not isinstance(model, NetworkIR):
+                raise value.error("an .npz point needs a network model")
+            value = load_point(model, value.path)
+        if isinstance(model, NetworkIR):
+            if isinstance(value, dict):
+                raise SpecError(
+                    f"network `{model.name}` takes a point from init() or load(), "
+                    "not a literal", expr.span,
+                    hint=f"write `point q = init({model.name}, seed=0)`",
+                    source=self._current_source.source)
+            theta = np.asarray(value, dtype=np.float64).reshape(-1)
+            if theta.shape[0] != model.n_params:
+                raise SpecError(
+                    f"the point has {theta.shape[0]} parameters but network "
+                    f"`{model.name}` has {model.n_params}", expr.span,
+                    hint=f"initialise the point from `{model.name}` itself",
+                    source=self._current_source.source)
+            return theta
+        return np.array([value[symbol.name] for symbol in model.params], dtype=np.float64)
 
     def _grad(self, call: ast.Call, text: str, line: int) -> Result:
-        model = self.scope.model(_name_arg(call, 0))
+        model = self._model(_name_arg(call, 0))
         operator = self.scope.operator(_name_arg(call, 1))
         theta = self._theta(model, call)
         xs, rows = self._inputs_from_keywords(model, call)
         request = self._request_options(call)
+        estimate = self._gradient(model, operator, theta, xs, request)
+        labels = {"rows": rows, "columns": _parameter_labels(model, estimate),
+                  "corner": ", ".join(_input_names(model))}
+        return Result(text, line, "grad", estimate, labels)
+
+    def _gradient(self, model, operator, theta, xs, request) -> Estimate:
+        from nntk_lang import dispatch_network
+        from nntk_lang.ir.network import NetworkIR
+
         context, progress = self._context(f"grad {model.name}")
         try:
-            estimate = dispatch.gradient(model, operator, theta, xs, request, context)
+            if isinstance(model, NetworkIR):
+                estimate = dispatch_network.network_gradient(
+                    model, operator, theta, xs, request, context)
+            else:
+                estimate = dispatch.gradient(model, operator, theta, xs, request, context)
         finally:
             progress.close()
         _fill_provenance(estimate, request)
-        labels = {"rows": rows, "columns": [f"∂/∂{p.name}" for p in model.params],
-                  "corner": ", ".join(s.name for s in model.inputs)}
-        return Result(text, line, "grad", estimate, labels)
+        return estimate
 
     def _inputs_from_keywords(self, model, call: ast.Call) -> tuple[np.ndarray, list[str]]:
         columns = []
-        for symbol in model.inputs:
-            keyword = call.keyword(symbol.name)
+        for name in _input_names(model):
+            keyword = call.keyword(name)
             columns.append(self._points(keyword.value))
         if not columns:
             return np.zeros((1, 0)), [""]
@@ -499,7 +566,7 @@ class Runtime:
     def _kernel_value(self, call: ast.Call, text: str, line: int) -> Result:
         spec: KernelSpec = self.scope.get(call.func)
         request = self._request_options(call, base=spec.request)
-        n_in = spec.model.n_inputs
+        n_in = _n_inputs(spec.model)
         x1 = self._kernel_points(call.args[0], n_in)
         x2 = self._kernel_points(call.args[1], n_in)
         estimate = self.evaluate_kernel(spec, x1, x2, request)
@@ -511,9 +578,19 @@ class Runtime:
                         request: dispatch.RequestOptions | None = None) -> Estimate:
         """Evaluate a declared kernel on two sets of inputs."""
         request = request or spec.request
+        from nntk_lang import dispatch_network
+        from nntk_lang.ir.network import NetworkIR
+
         context, progress = self._context(f"kernel {spec.name}")
         try:
-            if spec.kind == "ntk":
+            if isinstance(spec.model, NetworkIR) and spec.kind == "ntk":
+                estimate = dispatch_network.network_classical_ntk(
+                    spec.model, spec.theta, x1, x2, request, spec.width)
+            elif isinstance(spec.model, NetworkIR):
+                estimate = dispatch_network.network_kernel(
+                    spec.model, spec.operator, spec.theta, x1, x2, request, context,
+                    spec.width)
+            elif spec.kind == "ntk":
                 estimate = dispatch.classical_ntk(spec.model, spec.theta, x1, x2,
                                                   request, context)
             else:
@@ -555,3 +632,51 @@ def _word(expr: ast.Expr) -> str:
     if isinstance(expr, ast.String):
         return expr.value
     raise TypeError(f"expected a word, got {type(expr).__name__}")
+
+
+@dataclass(frozen=True)
+class _LoadedPoint:
+    """`load("file.npz")`: read when a network request names it."""
+
+    path: Path
+    call: ast.Call
+    source: ast.Program
+
+    def error(self, message: str) -> SpecError:
+        return SpecError(message, self.call.span, hint="use load() with a network",
+                         source=self.source.source)
+
+
+def _spec_relative(source: ast.Program, call: ast.Call, name: str) -> Path:
+    """Resolve `name` against the spec's folder, rejecting paths that leave it."""
+    folder = Path(source.path).resolve().parent if Path(source.path).is_file() \
+        else Path.cwd().resolve()
+    path = (folder / name).resolve()
+    if folder not in path.parents:
+        raise SpecError(
+            f"`{name}` is outside the spec's folder {folder}", call.span,
+            hint="copy the .npz file next to the spec and load it by its name",
+            source=source.source)
+    return path
+
+
+def _input_names(model) -> list[str]:
+    from nntk_lang.ir.network import NetworkIR
+
+    if isinstance(model, NetworkIR):
+        if model.n_inputs == 1:
+            return ["x"]
+        return [f"x{i + 1}" for i in range(model.n_inputs)]
+    return [symbol.name for symbol in model.inputs]
+
+
+def _n_inputs(model) -> int:
+    return len(_input_names(model))
+
+
+def _parameter_labels(model, estimate: Estimate) -> list[str]:
+    from nntk_lang.ir.network import NetworkIR
+
+    if isinstance(model, NetworkIR):
+        return [f"θ{j}" for j in range(np.shape(estimate.value)[1])]
+    return [f"∂/∂{p.name}" for p in model.params]

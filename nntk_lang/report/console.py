@@ -49,6 +49,13 @@ def result_table(result: Result) -> Table:
     rows = result.labels.get("rows", [""] * value.shape[0])
     columns = result.labels.get("columns", [str(j) for j in range(value.shape[1])])
     table = Table()
+    if value.shape[1] > _MAX_COLUMNS:
+        # Network gradients have thousands of components: show the first few.
+        table.caption = (f"first {_MAX_COLUMNS} of {value.shape[1]} columns; "
+                         "results.json has all of them")
+        value = value[:, :_MAX_COLUMNS]
+        stderr = None if stderr is None else stderr[:, :_MAX_COLUMNS]
+        columns = columns[:_MAX_COLUMNS]
     table.add_column(result.labels.get("corner", ""), style="bold")
     for column in columns:
         table.add_column(str(column), justify="right")
@@ -62,6 +69,7 @@ def result_table(result: Result) -> Table:
 
 
 _MAX_COMPARE_ROWS = 12
+_MAX_COLUMNS = 6
 
 
 def compare_table(result: Result) -> Table:
