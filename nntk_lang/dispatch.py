@@ -228,3 +228,15 @@ def evaluate_target(target, xs: np.ndarray) -> np.ndarray:
     inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64).reshape(len(xs), -1))
     values = compiled(inputs, torch.zeros((1, 0), dtype=torch.float64))
     return values[:, 0].detach().cpu().numpy().astype(np.float64)
+
+
+def evaluate_model(model: SymbolicModelIR, theta: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Evaluate f(x; θ) at one parameter point for each row of `xs`: shape [N]."""
+    import torch
+
+    from nntk_lang.montecarlo.torch_lowering import compile_model
+
+    compiled = compile_model(model)
+    inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64).reshape(len(xs), -1))
+    params = torch.as_tensor(np.asarray(theta, dtype=np.float64)).reshape(1, -1)
+    return compiled(inputs, params)[:, 0].detach().cpu().numpy()

@@ -137,3 +137,15 @@ def network_outputs(net: NetworkIR, theta: np.ndarray, xs: np.ndarray) -> np.nda
     thetas = torch.as_tensor(np.asarray(theta, dtype=np.float64)).reshape(1, -1)
     inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64))
     return forward_batched(net, thetas, inputs)[0, :, 0].numpy()
+
+
+def network_jacobian(net: NetworkIR, theta: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """The ordinary gradient ∇θ f(x; θ) at each input, by autograd: shape [N, P]."""
+    from torch.func import jacrev
+
+    from nntk_lang.montecarlo.network_forward import forward
+
+    inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64))
+    point = torch.as_tensor(np.asarray(theta, dtype=np.float64))
+    jacobian = jacrev(lambda t: forward(net, t, inputs)[:, 0])(point)
+    return jacobian.detach().numpy()

@@ -28,6 +28,9 @@ from nntk_lang.syntax import ast
 
 logger = logging.getLogger("nntk")
 
+# Sample count floor of the kernel behind a training run's predicted loss curve.
+_PREDICTION_SAMPLES = 8192
+
 
 @dataclass
 class RunOptions:
@@ -422,11 +425,110 @@ class Runtime:
             result.files.append(file_name)
         return result
 
+    def _run_Train(self, statement: ast.Train, source) -> Result:
+        from nntk_lang import dispatch_network, training
+        from nntk_lang.ir.network import NetworkIR
+        from nntk_lang.signatures import OPTIONS
+
+        text = source.text_of(statement.span)
+        model = self._model(statement.model.id)
+        target = self.scope.target(statement.target.id)
+        operator = self.scope.operator(statement.operator.id)
+        point_call = ast.Call(statement.point.span, "train", statement.point.span, (),
+                              (ast.Keyword(statement.point.span, "at", statement.point),))
+        theta0 = self._theta(model, point_call)
+        options = self.scope.options(statement.options, OPTIONS["train"])
+        request = self._request_options(statement.options)
+        steps, lr = int(options["steps"]), float(options["lr"])
+        n_in = _n_inputs(model)
+        x_train = self._grid_option(statement, "points", (-1.0, 1.0, 32)).reshape(-1, n_in)
+        x_test = self._grid_option(statement, "test", (-1.0, 1.0, 201)).reshape(-1, n_in)
+        y_train = dispatch.evaluate_target(target, x_train)
+        y_test = dispatch.evaluate_target(target, x_test)
+        network = isinstance(model, NetworkIR)
+
+        def forward(theta, xs):
+            if network:
+                return dispatch_network.network_outputs(model, theta, xs)
+            return dispatch.evaluate_model(model, theta, xs)
+
+        def nonlocal_gradient(theta, xs, step):
+            # A fresh, reproducible batch of perturbations at every step.
+            step_request = replace(request, seed=request.seed * 1_000_003 + step)
+            return np.asarray(self._gradient(model, operator, theta, xs, step_request,
+                                             quiet=True).value, dtype=np.float64)
+
+        def ordinary_gradient(theta, xs, step):
+            if network:
+                return dispatch_network.network_jacobian(model, theta, xs)
+            return np.asarray(dispatch.classical_gradient(
+                model, theta, xs, request, dispatch.BackendContext()).value)
+
+        context, progress = self._context(f"train {model.name}")
+        curves = {}
+        try:
+            trained = training.gradient_descent(
+                forward, nonlocal_gradient, theta0, x_train, y_train, x_test, y_test,
+                steps=steps, lr=lr, cancel=self._check_cancel, progress=progress)
+            ordinary = training.gradient_descent(
+                forward, ordinary_gradient, theta0, x_train, y_train, x_test, y_test,
+                steps=steps, lr=lr, cancel=self._check_cancel)
+        finally:
+            progress.close()
+        union = np.concatenate([x_train, x_test])
+        # The prediction needs a far less noisy kernel than one descent step's
+        # gradient, so it gets at least _PREDICTION_SAMPLES samples.
+        kernel_request = replace(request, samples=max(request.samples, _PREDICTION_SAMPLES))
+        spec = KernelSpec(statement.operator.id, "nntk", model, operator, theta0,
+                          kernel_request)
+        kernel = self.evaluate_kernel(spec, union, union, kernel_request)
+        gram = np.asarray(kernel.value, dtype=np.float64)
+        n = len(x_train)
+        predicted = training.kernel_prediction(
+            gram[:n, :n], gram[n:, :n], forward(theta0, x_train), forward(theta0, x_test),
+            y_train, y_test, steps=steps, lr=lr)
+        curves = {f"descent with {statement.operator.id}": (trained, "-"),
+                  "NNTK prediction": (predicted, "--"),
+                  "ordinary gradient descent": (ordinary, ":")}
+        rows = list(curves)
+        value = np.array([[c.train_mse[0], c.train_mse[-1], c.test_mse[-1]]
+                          for c, _ in curves.values()])
+        info = {label: {"steps": c.steps, "train_mse": c.train_mse, "test_mse": c.test_mse}
+                for label, (c, _) in curves.items()}
+        estimate = Estimate(value=value, method="mc",
+                            samples=request.samples, seed=request.seed,
+                            estimator=f"gradient descent, {steps} steps, lr={lr}",
+                            info={"curves": info, "kernel_method": kernel.method,
+                                  "kernel_samples": kernel.samples})
+        result = Result(text, statement.span.line, "train", estimate,
+                        {"rows": rows, "columns": ["MSE at start", "final train MSE",
+                                                   "final test MSE"], "corner": "run"})
+        if self.options.out_dir is not None:
+            from nntk_lang.report.figures import save_figure, training_figure
+            from nntk_lang.report.files import path_inside
+
+            name = f"train_line{statement.span.line}_{model.name}.png"
+            figure = training_figure(
+                curves, x_test[:, 0], y_test, trained.snapshots,
+                f"{model.name} on {target.name}: descent with {statement.operator.id} "
+                f"against the NNTK's prediction")
+            save_figure(figure, path_inside(self.options.out_dir, name))
+            result.files.append(name)
+        return result
+
+    def _grid_option(self, statement, name: str, default: tuple) -> np.ndarray:
+        for keyword in statement.options:
+            if keyword.name == name:
+                return np.asarray(self.scope.grid_value(keyword.value), dtype=np.float64)
+        start, stop, count = default
+        return np.linspace(start, stop, count)
+
     # Requests --------------------------------------------------------------
 
-    def _context(self, description: str) -> tuple[dispatch.BackendContext, DelayedProgress]:
+    def _context(self, description: str, enabled: bool = True
+                 ) -> tuple[dispatch.BackendContext, DelayedProgress]:
         progress = DelayedProgress(self.console, description,
-                                   enabled=not self.options.quiet)
+                                   enabled=enabled and not self.options.quiet)
         context = dispatch.BackendContext(
             device=self.options.device,
             dtype=self.options.dtype,
@@ -518,11 +620,12 @@ class Runtime:
                   "corner": ", ".join(_input_names(model))}
         return Result(text, line, "grad", estimate, labels)
 
-    def _gradient(self, model, operator, theta, xs, request) -> Estimate:
+    def _gradient(self, model, operator, theta, xs, request, quiet: bool = False
+                  ) -> Estimate:
         from nntk_lang import dispatch_network
         from nntk_lang.ir.network import NetworkIR
 
-        context, progress = self._context(f"grad {model.name}")
+        context, progress = self._context(f"grad {model.name}", enabled=not quiet)
         try:
             if isinstance(model, NetworkIR):
                 estimate = dispatch_network.network_gradient(

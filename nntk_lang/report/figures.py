@@ -90,3 +90,39 @@ def kernel_figure(xs: np.ndarray, values: np.ndarray, title: str, slices: list[i
     lines.legend(fontsize=9)
     figure.suptitle(title)
     return figure
+
+
+def training_figure(curves: dict, x_test, y_test, snapshots: dict, title: str):
+    """Plot loss curves on log axes beside the learned function at a few steps.
+
+    Args:
+        curves: label -> (LossCurve, line style); each curve gives train and test.
+        x_test, y_test: the test inputs and the target there.
+        snapshots: step -> test predictions of the trained model.
+    """
+    figure, (losses, functions) = plt.subplots(1, 2, figsize=(12, 4.6))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (label, (curve, style)) in enumerate(curves.items()):
+        steps = np.asarray(curve.steps) + 1
+        colour = colours[index % len(colours)]
+        losses.plot(steps, curve.train_mse, style, color=colour, label=f"{label}: train")
+        losses.plot(steps, curve.test_mse, style, color=colour, alpha=0.5,
+                    label=f"{label}: test")
+    losses.set_xscale("log")
+    losses.set_yscale("log")
+    losses.set_xlabel("step + 1")
+    losses.set_ylabel("mean squared error")
+    losses.set_title("loss curves")
+    losses.grid(True, which="both", alpha=0.3)
+    losses.legend(fontsize=8)
+    functions.plot(x_test, y_test, color="black", linewidth=2.2, label="target")
+    shades = plt.cm.viridis(np.linspace(0.1, 0.9, max(len(snapshots), 1)))
+    for shade, (step, prediction) in zip(shades, sorted(snapshots.items())):
+        functions.plot(x_test, prediction, color=shade, label=f"step {step}")
+    functions.set_xlabel("x")
+    functions.set_ylabel("f(x)")
+    functions.set_title("the trained model at a few steps")
+    functions.grid(True, alpha=0.3)
+    functions.legend(fontsize=8)
+    figure.suptitle(title)
+    return figure
