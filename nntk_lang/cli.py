@@ -52,6 +52,14 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-samples", type=_positive_int, default=10**8,
+                        help="cap on the Monte Carlo samples of one request "
+                             "(default 100000000)")
+    parser.add_argument("--max-grid", type=_positive_int, default=10**6,
+                        help="cap on the points of one grid (default 1000000)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nntk",
@@ -83,9 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", type=Path, default=None,
                      help="closed-form cache (default: $XDG_CACHE_HOME/nntk)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_limits(run)
 
     check = commands.add_parser("check", help="parse and check a spec without running it")
     check.add_argument("file", type=Path, help="the .nntk spec to check")
+    _add_limits(check)
 
     repl = commands.add_parser("repl", help="interactive nntk")
     repl.add_argument("--out", type=Path, default=None,
@@ -111,14 +121,15 @@ def _report(error: NntkError) -> int:
 
 
 def command_check(args: argparse.Namespace, err: Console) -> int:
-    from nntk_lang.check import check
+    from nntk_lang.check import Limits, check
     from nntk_lang.syntax.parser import parse
 
     try:
         text = args.file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NntkError(f"cannot read spec file {args.file}: {exc}") from exc
-    checked = check(parse(text, str(args.file)))
+    limits = Limits(max_samples=args.max_samples, max_grid=args.max_grid)
+    checked = check(parse(text, str(args.file)), limits)
     print(f"{args.file}: ok ({len(checked.statements)} statements)")
     return EXIT_OK
 
@@ -137,6 +148,8 @@ def command_run(args: argparse.Namespace, err: Console) -> int:
         symbolic_timeout=args.symbolic_timeout,
         cache_dir=args.cache_dir,
         quiet=args.quiet,
+        max_samples=args.max_samples,
+        max_grid=args.max_grid,
     )
     console = Console()
     runtime = Runtime(options, console=console)

@@ -24,9 +24,13 @@ from nntk_lang.report.console import render_result
 from nntk_lang.report.json_out import ResultsFile
 from nntk_lang.report.progress import DelayedProgress
 from nntk_lang.results import Estimate, Result
+from nntk_lang.signatures import SIGNATURES
 from nntk_lang.syntax import ast
 
 logger = logging.getLogger("nntk")
+
+# The language's default sample count, from the one table of call signatures.
+_DEFAULT_SAMPLES = int(SIGNATURES["grad"].keyword("samples").default)
 
 # Sample count floor of the kernel behind a training run's predicted loss curve.
 _PREDICTION_SAMPLES = 8192
@@ -60,6 +64,7 @@ class RunOptions:
     quiet: bool = False
     print_results: bool = True
     max_samples: int = 10**8
+    max_grid: int = 10**6
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,8 @@ class Runtime:
         from nntk_lang.check import Checker, Limits
         from nntk_lang.ir.lower import Scope
 
-        self.checker = Checker(Limits(max_samples=self.options.max_samples))
+        self.checker = Checker(Limits(max_samples=self.options.max_samples,
+                                      max_grid=self.options.max_grid))
         self.scope = Scope()
         self.session = _Session()
         self._current_source: ast.Program | None = None
@@ -548,7 +554,7 @@ class Runtime:
             keywords = keywords.kwargs
         by_name = {keyword.name: keyword for keyword in keywords}
         request = base or dispatch.RequestOptions(
-            samples=self.options.samples or dispatch.RequestOptions.samples,
+            samples=self.options.samples or _DEFAULT_SAMPLES,
             seed=self.options.seed if self.options.seed is not None else 0,
         )
         changes: dict[str, Any] = {}
