@@ -18,6 +18,10 @@ def scalar_function(name: str, t: sympy.Expr = THETA) -> sympy.Expr:
     build = {name: b.build for name, b in BUILTINS.items()}
     if name == "sawtooth":
         return t - sympy.floor(t + HALF)
+    if name == "relu2":
+        return build["relu"](t) ** 2
+    if name == "cubic":
+        return t**3 - t
     return build[name](t)
 
 

@@ -24,7 +24,9 @@ from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
 from tests.analytic_models import A, B, THETA, W, X, neuron_model, scalar_function
 
 RTOL = 1e-7
-SCALAR_FUNCTIONS = ["sign", "step", "relu", "abs", "sawtooth", "round", "sin", "floor"]
+G_FUNCTIONS = ["sign", "step", "relu", "abs", "sawtooth", "round", "sin", "cos", "floor"]
+G_FUNCTIONS += ["cubic"]
+S_FUNCTIONS = [*G_FUNCTIONS, "exp", "erf", "relu2"]
 
 
 _PLAIN = {
@@ -36,6 +38,11 @@ _PLAIN = {
     "round": lambda t: math.floor(t + 0.5),
     "sin": math.sin,
     "floor": math.floor,
+    "cos": math.cos,
+    "exp": math.exp,
+    "erf": math.erf,
+    "relu2": lambda t: max(t, 0.0) ** 2,
+    "cubic": lambda t: t**3 - t,
 }
 
 
@@ -46,7 +53,7 @@ def _numeric(name: str):
 
 
 def _jumps(name: str, lo: float, hi: float) -> list[float]:
-    if name in ("sign", "step", "relu", "abs"):
+    if name in ("sign", "step", "relu", "abs", "relu2"):
         points = [0.0]
     elif name in ("sawtooth", "round"):
         points = [k + 0.5 for k in range(math.floor(lo) - 1, math.ceil(hi) + 1)]
@@ -101,7 +108,7 @@ def _closed_scalar(name: str, op, theta: float) -> float:
     return float(closed.evaluate(np.array([theta]), np.zeros((1, 0)))[0, 0])
 
 
-@pytest.mark.parametrize("name", SCALAR_FUNCTIONS)
+@pytest.mark.parametrize("name", G_FUNCTIONS)
 def test_scalar_g_against_quadrature(name):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     for kernel in ("gaussian", "ball"):
@@ -115,7 +122,7 @@ def test_scalar_g_against_quadrature(name):
             )
 
 
-@pytest.mark.parametrize("name", SCALAR_FUNCTIONS)
+@pytest.mark.parametrize("name", S_FUNCTIONS)
 def test_scalar_s_against_quadrature(name):
     rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
     for theta, sigma in zip(rng.uniform(-1.5, 1.5, 2), rng.uniform(0.1, 1.5, 2)):

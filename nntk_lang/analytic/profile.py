@@ -73,7 +73,31 @@ def _rewrite(g: sympy.Expr) -> sympy.Expr:
             return sympy.Min(*args)
         return args[0] - Relu(args[0] - args[1])
 
-    return g.replace(sympy.Max, max_to_relu).replace(sympy.Min, min_to_relu)
+    g = g.replace(sympy.Max, max_to_relu).replace(sympy.Min, min_to_relu)
+    return g.replace(_is_kink_power, _expand_kink_power)
+
+
+def _is_kink_power(e: sympy.Expr) -> bool:
+    return (
+        e.is_Pow
+        and e.exp.is_Integer
+        and e.exp > 1
+        and isinstance(e.base, (Relu, Step, sympy.sign, sympy.Abs))
+    )
+
+
+def _expand_kink_power(e: sympy.Pow) -> sympy.Expr:
+    # Powers of kinked builtins, written with one kink so the table applies;
+    # equal to the power away from the kink.
+    base, n = e.base, int(e.exp)
+    y = base.args[0]
+    if isinstance(base, Relu):
+        return y**n * Step(y)
+    if isinstance(base, Step):
+        return base
+    if isinstance(base, sympy.Abs):
+        return y**n if n % 2 == 0 else y ** (n - 1) * base
+    return base if n % 2 else sympy.S.One
 
 
 def _term_atoms(term: sympy.Expr, t: sympy.Symbol) -> list[Atom]:

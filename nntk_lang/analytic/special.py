@@ -157,7 +157,10 @@ class GaussianKernelTail(_Special):
         x = a * a
         # Both terms carry the factor e^{-b²}; subtracting the scaled terms keeps
         # tiny tails (such as 1e-25) positive and accurate.
-        scaled = 0.5 * sc.erfcx(a) - a * expint_scaled((d + 1) / 2, x) / (2 * _SQRT_PI)
+        with np.errstate(invalid="ignore"):
+            # b E_1(b²) → 0 as b → 0, although E_1(0) is infinite.
+            product = np.where(a > 0, a * expint_scaled((d + 1) / 2, x), 0.0)
+        scaled = 0.5 * sc.erfcx(a) - product / (2 * _SQRT_PI)
         upper = scaled * np.exp(-x)
         return np.where(b >= 0, upper, 1.0 - upper)
 
