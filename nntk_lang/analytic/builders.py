@@ -21,6 +21,7 @@ from nntk_lang.analytic.ridge import (
     affine_coefficients,
     as_ridge,
     parameter_groups,
+    split_terms,
 )
 from nntk_lang.errors import NoClosedForm
 from nntk_lang.ir.operators import Attention, Nonlocal, Operator, Smoothing
@@ -84,7 +85,7 @@ def _ridge_terms(
     expr: sympy.Expr, params: tuple[sympy.Symbol, ...], deadline: Deadline
 ) -> list[Ridge]:
     ridges = []
-    for term in sympy.Add.make_args(expr):
+    for term in split_terms(expr, params):
         deadline.check()
         if not term.has(*params):
             continue
@@ -111,7 +112,7 @@ def _smoothing_gradient(
     params = model.params
     sigma = sympy.Float(op.sigma)
     total = [sympy.S.Zero] * len(params)
-    for term in sympy.Add.make_args(model.expr):
+    for term in split_terms(model.expr, params):
         deadline.check()
         if not term.has(*params):
             continue
@@ -124,7 +125,8 @@ def _smoothing_gradient(
             parts = [_separable_term(p, params, sigma) for p in expanded if p.has(*params)]
         for part in parts:
             for i, component in enumerate(part):
-                total[i] += component
+                if component != 0:
+                    total[i] += component
     return tuple(total)
 
 

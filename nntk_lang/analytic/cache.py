@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import sympy
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from nntk_lang.analytic.special import SPECIAL_FUNCTIONS
 from nntk_lang.ir.primitives import Relu, Step
@@ -49,6 +50,14 @@ _CLASSES: dict[str, object] = {
     "ceiling": sympy.ceiling,
     "Heaviside": sympy.Heaviside,
     "Max": sympy.Max,
+    "Piecewise": sympy.Piecewise,
+    "ExprCondPair": ExprCondPair,
+    "Equality": sympy.Eq,
+    "Unequality": sympy.Ne,
+    "StrictGreaterThan": sympy.Gt,
+    "StrictLessThan": sympy.Lt,
+    "GreaterThan": sympy.Ge,
+    "LessThan": sympy.Le,
     "Min": sympy.Min,
     "Step": Step,
     "Relu": Relu,
@@ -60,6 +69,8 @@ _CONSTANTS: dict[str, sympy.Expr] = {
     "oo": sympy.oo,
     "zoo": sympy.zoo,
     "nan": sympy.nan,
+    "true": sympy.true,
+    "false": sympy.false,
 }
 _KEYWORDS = {"real", "positive", "nonnegative", "precision", "integer"}
 

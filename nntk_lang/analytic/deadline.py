@@ -59,8 +59,9 @@ def time_limit(seconds: float) -> Iterator[Deadline]:
         raise _Expired()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
+        # Inside the try: a very short limit can fire before the body starts.
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         yield deadline
     except _Expired:
         raise deadline.error() from None

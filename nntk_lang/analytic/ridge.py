@@ -125,3 +125,17 @@ def parameter_groups(
     result = [(frozenset(), constant)]
     result += [(frozenset(p), e) for p, e in groups]
     return result
+
+
+def split_terms(
+    expr: sympy.Expr, params: tuple[sympy.Symbol, ...]
+) -> list[sympy.Expr]:
+    """Return the terms of `expr`, with c·(t₁ + t₂ + ...) flattened when c is θ-free."""
+    terms = []
+    for term in sympy.Add.make_args(expr):
+        coef, body = term.as_independent(*params, as_Add=False)
+        if body.is_Add:
+            terms.extend(coef * t for t in split_terms(body, params))
+        else:
+            terms.append(term)
+    return terms
