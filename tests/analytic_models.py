@@ -22,6 +22,10 @@ def scalar_function(name: str, t: sympy.Expr = THETA) -> sympy.Expr:
         return build["relu"](t) ** 2
     if name == "cubic":
         return t**3 - t
+    if name == "clip":
+        return build["clip"](t, sympy.Integer(-1), HALF)
+    if name == "maxmin":
+        return build["max"](t, sympy.Rational(-1, 5)) + build["min"](2 * t, HALF)
     return build[name](t)
 
 

@@ -25,7 +25,7 @@ from tests.analytic_models import A, B, THETA, W, X, neuron_model, scalar_functi
 
 RTOL = 1e-7
 G_FUNCTIONS = ["sign", "step", "relu", "abs", "sawtooth", "round", "sin", "cos", "floor"]
-G_FUNCTIONS += ["cubic"]
+G_FUNCTIONS += ["cubic", "ceil", "clip", "maxmin"]
 S_FUNCTIONS = [*G_FUNCTIONS, "exp", "erf", "relu2"]
 
 
@@ -43,6 +43,9 @@ _PLAIN = {
     "erf": math.erf,
     "relu2": lambda t: max(t, 0.0) ** 2,
     "cubic": lambda t: t**3 - t,
+    "ceil": math.ceil,
+    "clip": lambda t: min(max(t, -1.0), 0.5),
+    "maxmin": lambda t: max(t, -0.2) + min(2 * t, 0.5),
 }
 
 
@@ -57,8 +60,12 @@ def _jumps(name: str, lo: float, hi: float) -> list[float]:
         points = [0.0]
     elif name in ("sawtooth", "round"):
         points = [k + 0.5 for k in range(math.floor(lo) - 1, math.ceil(hi) + 1)]
-    elif name == "floor":
+    elif name in ("floor", "ceil"):
         points = [float(k) for k in range(math.floor(lo) - 1, math.ceil(hi) + 2)]
+    elif name == "clip":
+        points = [-1.0, 0.5]
+    elif name == "maxmin":
+        points = [-0.2, 0.25]
     else:
         points = []
     return [p for p in points if lo < p < hi]

@@ -16,6 +16,7 @@ import sympy
 from nntk_lang.analytic.deadline import Deadline
 from nntk_lang.analytic.laws import Law, expect_derivative, smoothed_value
 from nntk_lang.analytic.profile import decompose
+from nntk_lang.analytic.simplify import simplify_checked
 from nntk_lang.analytic.ridge import (
     Ridge,
     affine_coefficients,
@@ -49,10 +50,16 @@ def build_gradient(
     if affine is not None:
         return affine[0]
     if isinstance(op, Nonlocal):
-        return _nonlocal_gradient(model, op, deadline)
-    if isinstance(op, Smoothing):
-        return _smoothing_gradient(model, op, deadline)
-    raise NoClosedForm(f"the operator {type(op).__name__} has no closed form")
+        raw = _nonlocal_gradient(model, op, deadline)
+    elif isinstance(op, Smoothing):
+        raw = _smoothing_gradient(model, op, deadline)
+    else:
+        raise NoClosedForm(f"the operator {type(op).__name__} has no closed form")
+    simplified = []
+    for component in raw:
+        deadline.check()
+        simplified.append(simplify_checked(component))
+    return tuple(simplified)
 
 
 def _nonlocal_gradient(

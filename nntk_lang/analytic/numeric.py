@@ -130,7 +130,10 @@ class Evaluator:
         taken = None
         for value, condition in expr.args:
             cond = np.asarray(self(condition), dtype=bool)
-            current = self(value)
+            # Every branch is evaluated everywhere; a branch may divide by zero
+            # where its condition fails, and np.where then drops that value.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                current = self(value)
             if result is None:
                 result = np.where(cond, current, np.nan).astype(self.dtype)
                 taken = cond

@@ -73,8 +73,25 @@ def _rewrite(g: sympy.Expr) -> sympy.Expr:
             return sympy.Min(*args)
         return args[0] - Relu(args[0] - args[1])
 
+    g = g.replace(_is_clip, _clip_to_relu)
     g = g.replace(sympy.Max, max_to_relu).replace(sympy.Min, min_to_relu)
     return g.replace(_is_kink_power, _expand_kink_power)
+
+
+def _is_clip(e: sympy.Expr) -> bool:
+    if not isinstance(e, sympy.Min) or len(e.args) != 2:
+        return False
+    return any(isinstance(a, sympy.Max) and len(a.args) == 2 for a in e.args)
+
+
+def _clip_to_relu(e: sympy.Min) -> sympy.Expr:
+    # clip(y, low, high) = min(max(y, low), high) = low + relu(y − low) − relu(y − high)
+    # when low ≤ high; other orders keep the nested form.
+    inner, high = e.args if isinstance(e.args[0], sympy.Max) else e.args[::-1]
+    for y, low in (inner.args, inner.args[::-1]):
+        if (high - low).is_nonnegative and not low.free_symbols & y.free_symbols:
+            return low + Relu(y - low) - Relu(y - high)
+    return e
 
 
 def _is_kink_power(e: sympy.Expr) -> bool:
