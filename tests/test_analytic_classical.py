@@ -7,9 +7,9 @@ import pytest
 import sympy
 
 from nntk_lang.analytic import classical_gradient, classical_ntk
+from nntk_lang.analytic.numeric import evaluate
 from nntk_lang.ir.primitives import Relu
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
-from nntk_lang.analytic.numeric import evaluate
 from tests.analytic_models import B, W, X, neuron_model, scalar_model
 
 
@@ -59,11 +59,14 @@ def test_width_512_relu_network_matches_neural_tangents(nt_refs):
     stored = empirical["params"]
     width = 512
     w1, b1, w2 = (
-        [real_symbol(f"{name}_{i}") for i in range(width)] for name in ("w1", "b1", "w2")
+        [real_symbol(f"{name}_{i}") for i in range(width)]
+        for name in ("w1", "b1", "w2")
     )
     b2 = real_symbol("b2")
     hidden = sympy.Add(*[w2[i] * Relu(w1[i] * X + b1[i]) for i in range(width)])
-    model = SymbolicModelIR("net", (X,), (*w1, *b1, *w2, b2), hidden / sympy.sqrt(width) + b2)
+    model = SymbolicModelIR(
+        "net", (X,), (*w1, *b1, *w2, b2), hidden / sympy.sqrt(width) + b2
+    )
     theta = np.concatenate(
         [
             np.ravel(stored["W1_shape_1x512"]),

@@ -9,22 +9,33 @@ below the tolerance.
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 
 import mpmath
 import numpy as np
 import pytest
-from scipy import integrate
 import sympy
+from scipy import integrate
 
 from nntk_lang.analytic import closed_form_gradient
 from nntk_lang.ir.operators import Nonlocal, Smoothing
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
-from tests.analytic_models import A, B, THETA, W, X, neuron_model, scalar_function
+from tests.analytic_models import THETA, A, B, W, X, neuron_model, scalar_function
 
 RTOL = 1e-7
-G_FUNCTIONS = ["sign", "step", "relu", "abs", "sawtooth", "round", "sin", "cos", "floor"]
+G_FUNCTIONS = [
+    "sign",
+    "step",
+    "relu",
+    "abs",
+    "sawtooth",
+    "round",
+    "sin",
+    "cos",
+    "floor",
+]
 G_FUNCTIONS += ["cubic", "ceil", "clip", "maxmin"]
 S_FUNCTIONS = [*G_FUNCTIONS, "exp", "erf", "relu2"]
 
@@ -80,12 +91,16 @@ def _g_1d(name: str, theta: float, kernel: str, scale: float) -> float:
     g = _numeric(name)
     base = g(theta)
     if kernel == "gaussian":
+
         def density(z):
             return mpmath.exp(-(z**2) / scale**2) / (scale * mpmath.sqrt(mpmath.pi))
+
         reach = 12 * scale
     else:
+
         def density(z):
             return 1 / (2 * scale)
+
         reach = scale
     breaks = [j - theta for j in _jumps(name, theta - reach, theta + reach)]
 
@@ -99,7 +114,10 @@ def _g_1d(name: str, theta: float, kernel: str, scale: float) -> float:
 
 def _s_1d(name: str, theta: float, sigma: float) -> float:
     g = _numeric(name)
-    breaks = [(j - theta) / sigma for j in _jumps(name, theta - 12 * sigma, theta + 12 * sigma)]
+    breaks = [
+        (j - theta) / sigma
+        for j in _jumps(name, theta - 12 * sigma, theta + 12 * sigma)
+    ]
 
     def integrand(u):
         return g(theta + sigma * u) * u * mpmath.npdf(u)
@@ -145,9 +163,12 @@ def _radial_density(kernel: str, scale: float, d: int):
     sphere = 2 * mpmath.pi ** (d / 2) / mpmath.gamma(d / 2)
 
     def density(r):
-        return sphere * r ** (d - 1) * mpmath.exp(-(r**2) / scale**2) / (
-            mpmath.pi * scale**2
-        ) ** (d / 2)
+        return (
+            sphere
+            * r ** (d - 1)
+            * mpmath.exp(-(r**2) / scale**2)
+            / (mpmath.pi * scale**2) ** (d / 2)
+        )
 
     return density, 10 * scale
 
@@ -191,7 +212,9 @@ def test_ridge_reduction_against_quadrature(kernel, d, activation):
     coeffs = [x_value, 1.0, -0.5][:d]
     theta = np.array([0.3, -0.4, 0.2][:d])
     form = sum(c * p for c, p in zip(coeffs, params))
-    model = SymbolicModelIR("ridge", (), tuple(params), scalar_function(activation, form))
+    model = SymbolicModelIR(
+        "ridge", (), tuple(params), scalar_function(activation, form)
+    )
     closed = closed_form_gradient(model, Nonlocal(kernel, scale), use_cache=False)
     value = closed.evaluate(theta, np.zeros((1, 0)))[0]
 
@@ -205,7 +228,9 @@ def test_ridge_reduction_against_quadrature(kernel, d, activation):
 def test_neuron_s_against_2d_quadrature():
     # S of sign(w x + b) straight from σ⁻¹ E[f(θ + σu) u], u ~ N(0, I₂).
     sigma, x_value, theta = 0.4, -0.7, (0.9, 0.3)
-    closed = closed_form_gradient(neuron_model("sign"), Smoothing(sigma), use_cache=False)
+    closed = closed_form_gradient(
+        neuron_model("sign"), Smoothing(sigma), use_cache=False
+    )
     value = closed.evaluate(np.array(theta), np.array([[x_value]]))[0]
 
     def f(u1, u2):
@@ -223,7 +248,7 @@ def test_neuron_s_against_2d_quadrature():
             u1 = float(u1)
             total = 0.0
             nodes = [-9, jump, 9] if -9 < jump < 9 else [-9, 9]
-            for lo, hi in zip(nodes[:-1], nodes[1:]):
+            for lo, hi in itertools.pairwise(nodes):
                 total += integrate.quad(
                     lambda u2: f(u1, u2) * (u1, u2)[k] * pdf(u2),
                     lo,
@@ -241,7 +266,9 @@ def test_neuron_s_against_2d_quadrature():
 def test_separable_product_s_against_quadrature():
     # f = a·relu(w x + b): S_a = E relu(·), S_w and S_b = a σ⁻¹ E[relu(·) u].
     sigma, x_value, theta = 0.5, 1.3, (0.7, -0.4, 0.2)
-    model = SymbolicModelIR("neuron", (X,), (A, W, B), A * scalar_function("relu", W * X + B))
+    model = SymbolicModelIR(
+        "neuron", (X,), (A, W, B), A * scalar_function("relu", W * X + B)
+    )
     closed = closed_form_gradient(model, Smoothing(sigma), use_cache=False)
     value = closed.evaluate(np.array(theta), np.array([[x_value]]))[0]
 

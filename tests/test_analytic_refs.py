@@ -14,7 +14,9 @@ DIAGONAL_ATOL = 1e-7
 
 def _records(refs: list[dict], group: str) -> list[dict]:
     return [
-        r for r in refs if r["group"] == group and r["operator"] != "normalisation_check"
+        r
+        for r in refs
+        if r["group"] == group and r["operator"] != "normalisation_check"
     ]
 
 
@@ -45,7 +47,9 @@ def test_group_b_neuron_gradients(nonlocal_refs, tmp_path):
         theta = np.array([at["w"], at["b"]])
         value = closed.evaluate(theta, np.array([[at["x"]]]))[0]
         label = f"{record['operator']} {record['function']} at {at}"
-        np.testing.assert_allclose(value, record["value"], rtol=RTOL, atol=0, err_msg=label)
+        np.testing.assert_allclose(
+            value, record["value"], rtol=RTOL, atol=0, err_msg=label
+        )
 
 
 def test_group_b_kernel_matrices(nonlocal_refs, tmp_path):
@@ -53,7 +57,9 @@ def test_group_b_kernel_matrices(nonlocal_refs, tmp_path):
     assert len(records) == 6
     for record in records:
         model = neuron_model(record["function"].removeprefix("neuron_"))
-        kernel = closed_form_kernel(model, reference_operator(record), cache_dir=tmp_path)
+        kernel = closed_form_kernel(
+            model, reference_operator(record), cache_dir=tmp_path
+        )
         at = record["at"]
         xs = np.array(at["x"])[:, None]
         value = kernel.evaluate(np.array([at["w"], at["b"]]), xs, xs)

@@ -16,7 +16,6 @@ import sympy
 from nntk_lang.analytic.deadline import Deadline
 from nntk_lang.analytic.laws import Law, expect_derivative, smoothed_value
 from nntk_lang.analytic.profile import decompose
-from nntk_lang.analytic.simplify import simplify_checked
 from nntk_lang.analytic.ridge import (
     Ridge,
     affine_coefficients,
@@ -24,6 +23,7 @@ from nntk_lang.analytic.ridge import (
     parameter_groups,
     split_terms,
 )
+from nntk_lang.analytic.simplify import simplify_checked
 from nntk_lang.errors import NoClosedForm
 from nntk_lang.ir.operators import Attention, Nonlocal, Operator, Smoothing
 from nntk_lang.ir.symbolic import SymbolicModelIR
@@ -129,7 +129,9 @@ def _smoothing_gradient(
             expanded = sympy.Add.make_args(sympy.expand(term))
             if len(expanded) == 1:
                 raise
-            parts = [_separable_term(p, params, sigma) for p in expanded if p.has(*params)]
+            parts = [
+                _separable_term(p, params, sigma) for p in expanded if p.has(*params)
+            ]
         for part in parts:
             for i, component in enumerate(part):
                 if component != 0:

@@ -48,7 +48,9 @@ class ClosedForm:
         """The gradient as a LaTeX column vector."""
         return sympy.latex(sympy.Matrix(self.exprs))
 
-    def evaluate(self, theta: np.ndarray, xs: np.ndarray, dtype=np.float64) -> np.ndarray:
+    def evaluate(
+        self, theta: np.ndarray, xs: np.ndarray, dtype=np.float64
+    ) -> np.ndarray:
         """Evaluate the gradient at parameters `theta` [d] for inputs `xs` [N, n_in].
 
         Returns:

@@ -18,7 +18,6 @@ from nntk_lang.analytic.profile import Atom, FloorAtom, PolyAtom, SmoothAtom, St
 from nntk_lang.errors import NoClosedForm
 
 
-
 @dataclass(frozen=True)
 class Law:
     """U = scale·U₁ with U₁ of the given kind ("normal", "gaussian" or "ball").
@@ -178,7 +177,9 @@ def _normal_step_value(atom: StepAtom, s: sympy.Expr, t: sympy.Symbol) -> sympy.
     return total
 
 
-def _normal_smooth_value(atom: SmoothAtom, s: sympy.Expr, t: sympy.Symbol) -> sympy.Expr:
+def _normal_smooth_value(
+    atom: SmoothAtom, s: sympy.Expr, t: sympy.Symbol
+) -> sympy.Expr:
     y = atom.alpha * t + atom.beta
     spread = atom.alpha**2 * s**2
     if atom.kind == "sin":

@@ -7,7 +7,7 @@ call. Elementary functions run in the requested dtype; the special functions of
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.special as sc

@@ -14,7 +14,6 @@ neighbourhood, so they never depend on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import sympy
 
@@ -48,7 +47,7 @@ class FloorAtom:
     coef: sympy.Expr
 
 
-Atom = Union[PolyAtom, StepAtom, SmoothAtom, FloorAtom]
+Atom = PolyAtom | StepAtom | SmoothAtom | FloorAtom
 
 _SMOOTH = {sympy.sin: "sin", sympy.cos: "cos", sympy.exp: "exp", sympy.erf: "erf"}
 
@@ -158,7 +157,10 @@ def _special_atoms(factor: sympy.Expr, poly: sympy.Expr, t: sympy.Symbol) -> lis
     if head is Relu:
         return _indicator(sympy.expand(poly * y), alpha, beta, t)
     if head is sympy.Abs:
-        return [PolyAtom(-poly * y), *_indicator(sympy.expand(2 * poly * y), alpha, beta, t)]
+        return [
+            PolyAtom(-poly * y),
+            *_indicator(sympy.expand(2 * poly * y), alpha, beta, t),
+        ]
     raise NoClosedForm(f"`{head.__name__}` has no entry in the closed-form table")
 
 

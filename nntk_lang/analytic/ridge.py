@@ -127,9 +127,7 @@ def parameter_groups(
     return result
 
 
-def split_terms(
-    expr: sympy.Expr, params: tuple[sympy.Symbol, ...]
-) -> list[sympy.Expr]:
+def split_terms(expr: sympy.Expr, params: tuple[sympy.Symbol, ...]) -> list[sympy.Expr]:
     """Return the terms of `expr`, with c·(t₁ + t₂ + ...) flattened when c is θ-free."""
     terms = []
     for term in sympy.Add.make_args(expr):

@@ -211,7 +211,9 @@ class BallKernelTail(_Special):
             upper = 0.5 * (1.0 - a + a_log_a)
         elif d == 2:
             root = np.sqrt(1.0 - a * a)
-            primitive = 0.75 * a * root + 0.25 * np.arcsin(a) - 0.5 * a * a * np.arccos(a)
+            primitive = (
+                0.75 * a * root + 0.25 * np.arcsin(a) - 0.5 * a * a * np.arccos(a)
+            )
             upper = 0.5 - 4.0 / np.pi * primitive
         else:
             primitive = a / 2.0 - 5.0 / 18.0 * a**3 + a * a * a_log_a / 3.0
@@ -253,7 +255,9 @@ def _ball_cf_series(d: int, w: np.ndarray) -> np.ndarray:
             coef = (-1) ** k / (4.0**k * math.factorial(k + 1) ** 2)
         else:
             j = k + 1
-            coef = 9 * (-1) ** (j + 1) * 2 * j / ((2 * j + 1) * math.factorial(2 * j + 1))
+            coef = (
+                9 * (-1) ** (j + 1) * 2 * j / ((2 * j + 1) * math.factorial(2 * j + 1))
+            )
         total = total + coef * w2**k
     return total
 
@@ -289,7 +293,7 @@ class SmoothedFloor(_Special):
         n = np.floor(y)
         f = y - n
         narrow = np.minimum(s, 1.0)
-        reach = int(math.ceil(_NORMAL_REACH * float(np.max(narrow, initial=0.0)))) + 2
+        reach = (math.ceil(_NORMAL_REACH * float(np.max(narrow, initial=0.0)))) + 2
         direct = n.copy()
         for j in range(1, reach + 1):
             direct = direct + _normal_cdf((f - j) / narrow)
@@ -331,7 +335,7 @@ class PeriodicBallKernelPdf(_Special):
 def _periodic_sum(y: np.ndarray, scale: np.ndarray, reach: float, pdf) -> np.ndarray:
     # Only the jumps k with |y − k| <= reach·scale contribute; the rest are below
     # the smallest float64.
-    count = int(math.ceil(reach * float(np.max(scale, initial=0.0)))) + 2
+    count = (math.ceil(reach * float(np.max(scale, initial=0.0)))) + 2
     if count > MAX_PERIODIC_TERMS:
         raise OverflowError(
             f"a periodic sum needs {count} terms (more than {MAX_PERIODIC_TERMS})"
