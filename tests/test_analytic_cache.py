@@ -73,6 +73,8 @@ def test_reader_rejects_names_outside_whitelist():
         "Function('f')(Symbol('x'))",
         "Symbol('x', evaluate=False)",
         "[Integer(1)]",
+        "Integer(" + "9" * 500 + ")",
+        "Pow(Integer(10), Integer(1000000000))",
     ]
     for text in bad:
         with pytest.raises(CacheFormatError):

@@ -2,8 +2,9 @@
 
 - Affine in θ: G and S equal the gradient exactly.
 - G: G is linear, so a sum of ridge functions g(v·θ + c) is handled term by
-  term. On a ridge, G f = (c_norm/d)·d·v·E g'(t + ‖v‖U) with U from `laws`
-  (docs/analytic.md derives this).
+  term. On a ridge, G f = (c/d)·v·E g'(t + ‖v‖U) with c the normalisation
+  factor (d or 1) and U the one-dimensional law of `laws`; docs/analytic.md
+  derives it.
 - S: a product of factors over disjoint parameter groups is smoothed factor by
   factor, because N(0, σ²I) factorises over the groups. A ridge factor
   g(v·θ + c) becomes h(t) = E g(t + σ‖v‖Z), and the product rule gives S f.

@@ -72,6 +72,8 @@ _CONSTANTS: dict[str, sympy.Expr] = {
     "true": sympy.true,
     "false": sympy.false,
 }
+_MAX_EXPONENT = 1000
+_MAX_LITERAL = 400
 _KEYWORDS = {"real", "positive", "nonnegative", "precision", "integer"}
 
 
@@ -103,7 +105,7 @@ def load(cache_dir: Path, key: str) -> list[sympy.Expr] | None:
         return [read_srepr(text) for text in data["exprs"]]
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         logger.warning("ignoring the invalid cache entry %s: %s", path, error)
         return None
 
@@ -133,6 +135,10 @@ def read_srepr(text: str) -> sympy.Expr:
 
 def _build(node: ast.AST):
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, str, bool)):
+        if isinstance(node.value, (int, str)) and len(str(node.value)) > _MAX_LITERAL:
+            raise CacheFormatError(
+                f"a literal is longer than {_MAX_LITERAL} characters"
+            )
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         value = _build(node.operand)
@@ -146,9 +152,22 @@ def _build(node: ast.AST):
             raise CacheFormatError(f"`{node.func.id}` is not an allowed sympy class")
         args = [_build(a) for a in node.args]
         kwargs = {}
+        if cls is sympy.Pow and _is_huge_power(args):
+            # Evaluating a crafted Pow(Integer(10), Integer(10**9)) would take
+            # minutes; closed forms never contain such powers.
+            raise CacheFormatError("a numeric power is too large")
         for keyword in node.keywords:
             if keyword.arg not in _KEYWORDS:
                 raise CacheFormatError(f"the keyword `{keyword.arg}` is not allowed")
             kwargs[keyword.arg] = _build(keyword.value)
         return cls(*args, **kwargs)
     raise CacheFormatError(f"unexpected syntax `{ast.dump(node)[:60]}`")
+
+
+def _is_huge_power(args: list) -> bool:
+    if len(args) != 2:
+        return False
+    exponent = args[1]
+    return bool(
+        getattr(exponent, "is_Integer", False) and abs(exponent) > _MAX_EXPONENT
+    )
