@@ -27,9 +27,9 @@ import sympy
 from sympy.core.function import Function
 
 _SQRT_PI = math.sqrt(math.pi)
-# Continued-fraction steps for E_n(x), x > 1: the worst case (x just above 1,
-# n = 1/2) converges to double precision in fewer than 60 steps.
-_CF_STEPS = 80
+# Continued-fraction steps for E_n(x), x ≥ 1: 120 steps give a relative error
+# below 1e-14 for orders 1/2 to 11/2 (checked against mpmath at x = 1, 1.2, 2, 5).
+_CF_STEPS = 120
 # Terms |u| > 40 of a standard normal density are below 1e-340, so they vanish
 # in float64. The periodic sums drop the jumps further away than that.
 _NORMAL_REACH = 40.0
@@ -113,8 +113,9 @@ class _Special(Function):
 class NormalCdf(_Special):
     """Φ(x), the standard normal distribution function.
 
-    sympy rewrites erfc(−x) as 2 − erfc(x), which cancels to 0 in float64 for
-    x > 6; this function keeps its argument as given and evaluates with ndtr.
+    sympy 1.14 rewrites erfc(−x) as 2 − erfc(x), and the difference loses relative
+    precision in float64 (4e-5 for Φ(−7), all of it beyond Φ(−8.3)). This
+    function keeps its argument as given and evaluates with scipy's ndtr.
     """
 
     nargs = 1
@@ -184,6 +185,7 @@ class BallKernelPdf(_Special):
 
     @classmethod
     def numpy(cls, d: int, s: np.ndarray) -> np.ndarray:
+        _check_ball_dimension(d)
         a = np.minimum(np.abs(s), 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             if d == 1:
@@ -204,6 +206,7 @@ class BallKernelTail(_Special):
 
     @classmethod
     def numpy(cls, d: int, s: np.ndarray) -> np.ndarray:
+        _check_ball_dimension(d)
         a = np.minimum(np.abs(s), 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             a_log_a = np.where(a > 0, a * np.log(a), 0.0)
@@ -230,6 +233,7 @@ class BallKernelCF(_Special):
 
     @classmethod
     def numpy(cls, d: int, w: np.ndarray) -> np.ndarray:
+        _check_ball_dimension(d)
         w = np.abs(w)
         near = np.minimum(w, 2.0)
         series = _ball_cf_series(d, near)
@@ -241,6 +245,11 @@ class BallKernelCF(_Special):
         else:
             direct = 9.0 * (sc.sici(far)[0] - np.sin(far)) / far**3
         return np.where(w < 2.0, series, direct)
+
+
+def _check_ball_dimension(d: int) -> None:
+    if d not in (1, 2, 3):
+        raise ValueError(f"the ball kernel law is tabulated for d = 1, 2, 3, got {d}")
 
 
 def _ball_cf_series(d: int, w: np.ndarray) -> np.ndarray:
