@@ -78,7 +78,7 @@ def test_g_sign_far_tail_float64_and_float32():
     value64 = _scalar("sign", Nonlocal("gaussian", gamma), theta, np.float64)
     assert value64 == pytest.approx(expected, rel=1e-12)
     value32 = _scalar("sign", Nonlocal("gaussian", gamma), theta, np.float32)
-    # 1e-64 is below float32's smallest subnormal, so 0 is the right answer there.
+    # 1e-64 is below float32's smallest subnormal, so 0 is the correct float32 value.
     assert value32 == 0.0
 
 
@@ -149,8 +149,9 @@ def test_ball_kernel_pdf_and_tail_edges(d):
     tail = special.BallKernelTail.numpy(d, s)
     np.testing.assert_allclose(tail, [1.0, 1.0, 0.5, 0.0, 0.0], atol=1e-15)
     pdf = special.BallKernelPdf.numpy(d, s)
-    assert pdf[0] == 0.0 and pdf[-1] == 0.0
-    assert pdf[1] == 0.0 and pdf[3] == 0.0
+    # The density vanishes on and outside the boundary |s| = 1.
+    for index in (0, 1, 3, 4):
+        assert pdf[index] == 0.0, s[index]
     # The d = 1 density has a log singularity at 0; d = 2 and 3 are finite there.
     assert np.isinf(pdf[2]) if d == 1 else np.isfinite(pdf[2])
 

@@ -44,7 +44,7 @@ def test_g_of_sum_is_sum_of_g():
     np.testing.assert_allclose(total, separate, rtol=1e-13)
 
 
-def test_s_of_two_neuron_network_is_sum_of_neurons():
+def test_s_of_network_sums_neurons():
     a2, w2, b2 = (real_symbol(n) for n in ("a2", "w2", "b2"))
     params = (A, W, B, a2, w2, b2)
     neuron1 = A * sympy.sign(W * X + B)
@@ -53,9 +53,13 @@ def test_s_of_two_neuron_network_is_sum_of_neurons():
     theta = [0.5, 1.0, 0.1, -0.3, 0.7, -0.4]
     xs = np.array([[0.3], [-2.0]])
     value = _grad(net, Smoothing(0.3), theta, xs)
-    one = _grad(SymbolicModelIR("n1", (X,), params, neuron1), Smoothing(0.3), theta, xs)
-    two = _grad(SymbolicModelIR("n2", (X,), params, neuron2), Smoothing(0.3), theta, xs)
-    np.testing.assert_allclose(value, (one + two) / np.sqrt(2), rtol=1e-13)
+    first = _grad(
+        SymbolicModelIR("n1", (X,), params, neuron1), Smoothing(0.3), theta, xs
+    )
+    second = _grad(
+        SymbolicModelIR("n2", (X,), params, neuron2), Smoothing(0.3), theta, xs
+    )
+    np.testing.assert_allclose(value, (first + second) / np.sqrt(2), rtol=1e-13)
 
 
 def test_zero_direction_gives_zero_not_nan():
