@@ -100,3 +100,13 @@ def test_same_values_detects_a_spurious_term():
     t = real_symbol("t")
     assert simplify.same_values(sympy.sin(2 * t), 2 * sympy.sin(t) * sympy.cos(t))
     assert not simplify.same_values(sympy.sin(t), sympy.sin(t) + 1e-6 * t)
+
+
+def test_text_and_latex_name_the_parameters():
+    model = SymbolicModelIR("neuron", (X,), (W, B), Relu(W * X + B))
+    closed = closed_form_gradient(model, Smoothing(0.5), use_cache=False)
+    lines = closed.text.splitlines()
+    assert lines[0].startswith("d/dw: ")
+    assert lines[1].startswith("d/db: ")
+    assert "NormalCdf" in closed.text
+    assert r"\Phi" in closed.latex

@@ -1,8 +1,8 @@
 """A time limit on symbolic work.
 
 The builders call `Deadline.check()` between steps. In the main thread a
-SIGALRM timer also interrupts a single long sympy call; other threads rely on
-the checks alone, so one slow sympy call there can overrun the limit.
+SIGALRM timer also interrupts a single long sympy call. Other threads have only
+the checks, so one slow sympy call there can overrun the limit.
 """
 
 from __future__ import annotations
