@@ -31,6 +31,9 @@ from nntk_lang.ir.symbolic import SymbolicModelIR
 
 # The ball kernel's one-dimensional law has a table for these dimensions only.
 BALL_DIMENSIONS = (1, 2, 3)
+# sympy.simplify took over 90% of the build time of a 16-neuron network, so
+# larger models (networks written out by hand) keep the unsimplified form.
+MAX_SIMPLIFY_PARAMS = 8
 
 
 def build_gradient(
@@ -56,6 +59,8 @@ def build_gradient(
         raw = _smoothing_gradient(model, op, deadline)
     else:
         raise NoClosedForm(f"the operator {type(op).__name__} has no closed form")
+    if len(raw) > MAX_SIMPLIFY_PARAMS:
+        return raw
     simplified = []
     for component in raw:
         deadline.check()
