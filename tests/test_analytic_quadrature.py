@@ -133,10 +133,12 @@ def _closed_scalar(name: str, op, theta: float) -> float:
     return float(closed.evaluate(np.array([theta]), np.zeros((1, 0)))[0, 0])
 
 
-@pytest.mark.parametrize("name", G_FUNCTIONS)
+@pytest.mark.parametrize("name", [*G_FUNCTIONS, "relu2"])
 def test_scalar_g_against_quadrature(name):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    for kernel in ("gaussian", "ball"):
+    # relu² needs an incomplete first moment, which only the gaussian law has.
+    kernels = ("gaussian",) if name == "relu2" else ("gaussian", "ball")
+    for kernel in kernels:
         for theta, scale in zip(rng.uniform(-1.5, 1.5, 2), rng.uniform(0.2, 1.2, 2)):
             closed = _closed_scalar(name, Nonlocal(kernel, float(scale)), float(theta))
             expected = _g_1d(name, float(theta), kernel, float(scale))
@@ -219,6 +221,15 @@ def _ridge_g_along_v(
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("activation", ["sign", "relu", "sin", "sawtooth"])
 def test_ridge_reduction_against_quadrature(kernel, d, activation):
+    _check_ridge_reduction(kernel, d, activation)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_ridge_relu_squared_gaussian(d):
+    _check_ridge_reduction("gaussian", d, "relu2")
+
+
+def _check_ridge_reduction(kernel: str, d: int, activation: str) -> None:
     # f(θ) = act(v·θ + c) with θ ∈ R^d and v = (x, 1, 1, ...)[:d].
     params = [real_symbol(f"p{i}") for i in range(d)]
     x_value, scale = 0.8, 0.6

@@ -106,9 +106,17 @@ def _atom_derivative(atom: Atom, law: Law, t: sympy.Symbol) -> sympy.Expr:
             return slope * law.tail(atom.at - t) + jump
         if law.kind == "normal":
             return _normal_step_value(StepAtom(slope, atom.at), law.scale, t) + jump
+        if law.kind == "gaussian" and sympy.degree(slope, t) == 1:
+            # E[(c₀ + c₁(t + U)) 1{U > a − t}] = slope(t)·P(U > a − t) + c₁ E[U 1{...}].
+            c1 = sympy.diff(slope, t)
+            moment = law.scale * special.GaussianKernelFirstMoment(
+                law.dim, (atom.at - t) / law.scale
+            )
+            return slope * law.tail(atom.at - t) + c1 * moment + jump
         raise NoClosedForm(
-            f"`{atom.poly}` above a kink has a non-constant derivative, and only "
-            "smoothing has its incomplete moments in the table"
+            f"`{atom.poly}` above a kink has a derivative of degree above 1 (or above "
+            "0 for the ball kernel), and only smoothing has higher incomplete "
+            "moments in the table"
         )
     if isinstance(atom, SmoothAtom):
         return _smooth_derivative(atom, law, t)

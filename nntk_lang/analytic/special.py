@@ -167,6 +167,21 @@ class GaussianKernelTail(_Special):
         return np.where(b >= 0, upper, 1.0 - upper)
 
 
+class GaussianKernelFirstMoment(_Special):
+    """E[U₁ 1{U₁ > b}] for U₁ = U/γ of G with gaussian(γ): d/(4√π) E_{n+1}(b²).
+
+    The integrand u·q_d(u) is odd, so the value is even in b.
+    """
+
+    nargs = 2
+    static_args = 1
+
+    @classmethod
+    def numpy(cls, d: int, b: np.ndarray) -> np.ndarray:
+        x = b * b
+        return d / (4.0 * _SQRT_PI) * expint_scaled((d + 3) / 2, x) * np.exp(-x)
+
+
 class GaussianKernelCF(_Special):
     """E cos(w U/γ) for G with gaussian(γ): 1F1(d/2; d/2 + 1; −w²/4)."""
 
@@ -364,6 +379,7 @@ SPECIAL_FUNCTIONS: dict[str, type[_Special]] = {
         NormalCdf,
         GaussianKernelPdf,
         GaussianKernelTail,
+        GaussianKernelFirstMoment,
         GaussianKernelCF,
         BallKernelPdf,
         BallKernelTail,
