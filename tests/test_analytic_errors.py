@@ -84,3 +84,22 @@ def test_alarm_interrupts_a_long_sympy_call(monkeypatch):
     with pytest.raises(NoClosedForm, match="timed out after 0.2 s"):
         closed_form_gradient(model, Smoothing(0.5), timeout=0.2, use_cache=False)
     assert time.monotonic() - start < 5.0
+
+
+def test_time_limit_keeps_caller_timer():
+    import signal
+
+    from nntk_lang.analytic.deadline import time_limit
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30.0)
+        with time_limit(5.0) as deadline:
+            deadline.check()
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert 25.0 < remaining <= 30.0
+    assert not fired

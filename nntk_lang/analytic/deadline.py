@@ -1,8 +1,9 @@
 """A time limit on symbolic work.
 
 The builders call `Deadline.check()` between steps. In the main thread a
-SIGALRM timer also interrupts a single long sympy call. Other threads have only
-the checks, so one slow sympy call there can overrun the limit.
+SIGALRM timer also interrupts a single long sympy call, unless the caller has
+a timer running. Elsewhere only the checks apply, so one slow sympy call can
+overrun the limit.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def time_limit(seconds: float) -> Iterator[Deadline]:
         threading.current_thread() is threading.main_thread()
         and hasattr(signal, "setitimer")
         and seconds > 0
+        # Leave a timer that the caller set alone and rely on the checks.
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
     )
     if not use_alarm:
         try:
