@@ -36,8 +36,8 @@ G_FUNCTIONS = [
     "cos",
     "floor",
 ]
-G_FUNCTIONS += ["cubic", "ceil", "clip", "maxmin"]
-S_FUNCTIONS = [*G_FUNCTIONS, "exp", "erf", "relu2"]
+G_FUNCTIONS += ["cubic", "ceil", "clip", "maxmin", "exp"]
+S_FUNCTIONS = [*G_FUNCTIONS, "erf", "relu2"]
 
 
 _PLAIN = {

@@ -144,6 +144,29 @@ def test_ball_kernel_cf_against_quadrature(d):
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
+def test_ball_kernel_mgf_against_quadrature(d):
+    ws = [0.0, 1e-7, 0.3, 1.999, 2.0, 2.001, 9.0]
+    value = special.BallKernelMGF.numpy(d, np.array(ws))
+    norm = mpmath.quad(lambda x: (1 - x**2) ** ((d - 1) / 2), [-1, 1])
+    for w, got in zip(ws, value):
+
+        def integrand(r, x, w=w):
+            weight = d * r ** (d - 1) * (1 - x**2) ** ((d - 1) / 2) / norm
+            return mpmath.exp(w * r * x) * weight
+
+        expected = mpmath.quad(integrand, [0, 1], [-1, 1])
+        assert got == pytest.approx(float(expected), rel=1e-10), w
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_gaussian_kernel_mgf_against_mpmath(d):
+    ws = np.array([0.0, 1e-6, 0.5, 2.0, 8.0])
+    value = special.GaussianKernelMGF.numpy(d, ws)
+    expected = [float(mpmath.hyp1f1(d / 2, d / 2 + 1, w**2 / 4)) for w in ws]
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
 def test_ball_kernel_pdf_and_tail_edges(d):
     s = np.array([-1.5, -1.0, 0.0, 1.0, 1.5])
     tail = special.BallKernelTail.numpy(d, s)

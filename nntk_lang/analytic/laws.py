@@ -77,6 +77,14 @@ class Law:
             return special.GaussianKernelCF(self.dim, w * self.scale)
         return special.BallKernelCF(self.dim, w * self.scale)
 
+    def exp_moment(self, w: sympy.Expr) -> sympy.Expr:
+        """E exp(w U)."""
+        if self.kind == "normal":
+            return sympy.exp(w**2 * self.scale**2 / 2)
+        if self.kind == "gaussian":
+            return special.GaussianKernelMGF(self.dim, w * self.scale)
+        return special.BallKernelMGF(self.dim, w * self.scale)
+
     def periodic_pdf(self, y: sympy.Expr, spacing: sympy.Expr) -> sympy.Expr:
         """Σ_k density of (spacing·U) at y − k, the expected derivative of floor."""
         width = sympy.Abs(spacing) * self.scale
@@ -143,6 +151,8 @@ def _smooth_derivative(atom: SmoothAtom, law: Law, t: sympy.Symbol) -> sympy.Exp
         return scale * sympy.cos(y) * law.cosine(atom.alpha)
     if atom.kind == "cos":
         return -scale * sympy.sin(y) * law.cosine(atom.alpha)
+    if atom.kind == "exp":
+        return scale * sympy.exp(y) * law.exp_moment(atom.alpha)
     if law.kind != "normal":
         raise NoClosedForm(
             f"{atom.kind} under a nonlocal G kernel has no entry in the closed-form "

@@ -193,6 +193,17 @@ class GaussianKernelCF(_Special):
         return sc.hyp1f1(d / 2.0, d / 2.0 + 1.0, -0.25 * w * w)
 
 
+class GaussianKernelMGF(_Special):
+    """E exp(w U/γ) for G with gaussian(γ): 1F1(d/2; d/2 + 1; w²/4)."""
+
+    nargs = 2
+    static_args = 1
+
+    @classmethod
+    def numpy(cls, d: int, w: np.ndarray) -> np.ndarray:
+        return sc.hyp1f1(d / 2.0, d / 2.0 + 1.0, 0.25 * w * w)
+
+
 class BallKernelPdf(_Special):
     """Density of U/δ for G with ball(δ) in d ∈ {1, 2, 3} dimensions."""
 
@@ -263,14 +274,36 @@ class BallKernelCF(_Special):
         return np.where(w < 2.0, series, direct)
 
 
+class BallKernelMGF(_Special):
+    """E exp(w U/δ) = E cosh(w U/δ) for G with ball(δ) in d ∈ {1, 2, 3} dimensions."""
+
+    nargs = 2
+    static_args = 1
+
+    @classmethod
+    def numpy(cls, d: int, w: np.ndarray) -> np.ndarray:
+        _check_ball_dimension(d)
+        w = np.abs(w)
+        series = _ball_cf_series(d, np.minimum(w, 2.0), sign=1)
+        far = np.maximum(w, 2.0)
+        with np.errstate(over="ignore"):
+            if d == 1:
+                direct = sc.shichi(far)[0] / far
+            elif d == 2:
+                direct = 4.0 * (sc.i0(far) - 1.0) / far**2
+            else:
+                direct = 9.0 * (np.sinh(far) - sc.shichi(far)[0]) / far**3
+        return np.where(w < 2.0, series, direct)
+
+
 def _check_ball_dimension(d: int) -> None:
     if d not in (1, 2, 3):
         raise ValueError(f"the ball kernel law is tabulated for d = 1, 2, 3, got {d}")
 
 
-def _ball_cf_series(d: int, w: np.ndarray) -> np.ndarray:
+def _ball_cf_series(d: int, w: np.ndarray, sign: int = -1) -> np.ndarray:
     # Power series about w = 0, where the direct formulas cancel; 16 terms reach
-    # double precision for |w| < 2.
+    # double precision for |w| < 2. sign = −1 gives E cos(wU), +1 gives E cosh(wU).
     total = np.zeros_like(w)
     w2 = w * w
     for k in range(16):
@@ -283,6 +316,8 @@ def _ball_cf_series(d: int, w: np.ndarray) -> np.ndarray:
             coef = (
                 9 * (-1) ** (j + 1) * 2 * j / ((2 * j + 1) * math.factorial(2 * j + 1))
             )
+        if sign > 0:
+            coef = abs(coef)
         total = total + coef * w2**k
     return total
 
@@ -381,9 +416,11 @@ SPECIAL_FUNCTIONS: dict[str, type[_Special]] = {
         GaussianKernelTail,
         GaussianKernelFirstMoment,
         GaussianKernelCF,
+        GaussianKernelMGF,
         BallKernelPdf,
         BallKernelTail,
         BallKernelCF,
+        BallKernelMGF,
         PeriodicNormalPdf,
         SmoothedFloor,
         PeriodicGaussianKernelPdf,
