@@ -39,7 +39,6 @@ def test_non_separable_under_s():
 def test_unsupported_pieces_name_the_function():
     cases = [
         (sympy.erf(W * X + B), Nonlocal("gaussian", 0.5), "erf under a nonlocal G"),
-        (Relu(W * X + B) ** 2, Nonlocal("ball", 0.5), "degree above 1"),
         (Relu(W * X + B) ** 3, Nonlocal("gaussian", 0.5), "degree above 1"),
         (sympy.tanh(W * X + B), Smoothing(0.5), "`tanh` has no entry"),
         (sympy.sign(W + B) * Relu(W + B), Smoothing(0.5), "two non-polynomial"),

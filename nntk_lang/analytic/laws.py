@@ -49,6 +49,14 @@ class Law:
             return special.GaussianKernelTail(self.dim, b)
         return special.BallKernelTail(self.dim, b)
 
+    def first_moment(self, u: sympy.Expr) -> sympy.Expr:
+        """E[U 1{U > u}] for the G kernels."""
+        if self.kind == "gaussian":
+            return self.scale * special.GaussianKernelFirstMoment(
+                self.dim, u / self.scale
+            )
+        return self.scale * special.BallKernelFirstMoment(self.dim, u / self.scale)
+
     def even_moment(self, order: int) -> sympy.Expr:
         """E U^order for an even order."""
         m = order // 2
@@ -114,17 +122,14 @@ def _atom_derivative(atom: Atom, law: Law, t: sympy.Symbol) -> sympy.Expr:
             return slope * law.tail(atom.at - t) + jump
         if law.kind == "normal":
             return _normal_step_value(StepAtom(slope, atom.at), law.scale, t) + jump
-        if law.kind == "gaussian" and sympy.degree(slope, t) == 1:
+        if sympy.degree(slope, t) == 1:
             # E[(c₀ + c₁(t + U)) 1{U > a − t}] = slope(t)·P(U > a − t) + c₁ E[U 1{...}].
             c1 = sympy.diff(slope, t)
-            moment = law.scale * special.GaussianKernelFirstMoment(
-                law.dim, (atom.at - t) / law.scale
-            )
+            moment = law.first_moment(atom.at - t)
             return slope * law.tail(atom.at - t) + c1 * moment + jump
         raise NoClosedForm(
-            f"`{atom.poly}` above a kink has a derivative of degree above 1 (or above "
-            "0 for the ball kernel), and only smoothing has higher incomplete "
-            "moments in the table"
+            f"`{atom.poly}` above a kink has a derivative of degree above 1, and only "
+            "smoothing has higher incomplete moments in the table"
         )
     if isinstance(atom, SmoothAtom):
         return _smooth_derivative(atom, law, t)

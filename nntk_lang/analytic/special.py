@@ -252,6 +252,39 @@ class BallKernelTail(_Special):
         return np.where(s >= 0, upper, 1.0 - upper)
 
 
+class BallKernelFirstMoment(_Special):
+    """E[U₁ 1{U₁ > s}] for U₁ = U/δ of G with ball(δ) in d ∈ {1, 2, 3} dimensions.
+
+    The integrand u·q(u) is odd, so the value is even in s.
+    """
+
+    nargs = 2
+    static_args = 1
+
+    @classmethod
+    def numpy(cls, d: int, s: np.ndarray) -> np.ndarray:
+        _check_ball_dimension(d)
+        a = np.minimum(np.abs(s), 1.0)
+        a2 = a * a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_a = np.where(a > 0, np.log(a), 0.0)
+        if d == 1:
+            value = 0.125 + a2 * log_a / 4.0 - a2 / 8.0
+        elif d == 2:
+            root = np.sqrt(1.0 - a2)
+            primitive = (
+                -(root**3) / 3.0
+                - a2 * a * np.arccos(a) / 3.0
+                + root / 3.0
+                - root**3 / 9.0
+            )
+            value = -4.0 / np.pi * primitive
+        else:
+            primitive = a2 / 4.0 - a2 * a2 * 3.0 / 16.0 + a2 * a2 * log_a / 4.0
+            value = 2.25 * (1.0 / 16.0 - primitive)
+        return np.maximum(value, 0.0)
+
+
 class BallKernelCF(_Special):
     """E cos(w U/δ) for G with ball(δ) in d ∈ {1, 2, 3} dimensions."""
 
@@ -419,6 +452,7 @@ SPECIAL_FUNCTIONS: dict[str, type[_Special]] = {
         GaussianKernelMGF,
         BallKernelPdf,
         BallKernelTail,
+        BallKernelFirstMoment,
         BallKernelCF,
         BallKernelMGF,
         PeriodicNormalPdf,
