@@ -102,3 +102,14 @@ def test_time_limit_keeps_caller_timer():
         signal.signal(signal.SIGALRM, previous)
     assert 25.0 < remaining <= 30.0
     assert not fired
+
+
+def test_periodic_sum_beyond_cap():
+    import numpy as np
+
+    from nntk_lang.analytic.special import MAX_PERIODIC_TERMS, PeriodicBallKernelPdf
+    from nntk_lang.errors import ResourceLimitError
+
+    width = np.array([2.0 * MAX_PERIODIC_TERMS])
+    with pytest.raises(ResourceLimitError, match="use method=mc"):
+        PeriodicBallKernelPdf.numpy(1, np.array([0.3]), width)

@@ -26,6 +26,8 @@ import scipy.special as sc
 import sympy
 from sympy.core.function import Function
 
+from nntk_lang.errors import ResourceLimitError
+
 _SQRT_PI = math.sqrt(math.pi)
 # Continued-fraction steps for E_n(x), x ≥ 1: 120 steps give a relative error
 # below 1e-14 for orders 1/2 to 11/2 (checked against mpmath at x = 1, 1.2, 2, 5).
@@ -430,8 +432,10 @@ def _periodic_sum(y: np.ndarray, scale: np.ndarray, reach: float, pdf) -> np.nda
     # the smallest float64.
     count = (math.ceil(reach * float(np.max(scale, initial=0.0)))) + 2
     if count > MAX_PERIODIC_TERMS:
-        raise OverflowError(
-            f"a periodic sum needs {count} terms (more than {MAX_PERIODIC_TERMS})"
+        raise ResourceLimitError(
+            f"the sum over the jumps of floor needs {count} terms, more than the "
+            f"limit of {MAX_PERIODIC_TERMS}, because the kernel scale is large "
+            "against the jump spacing; use method=mc"
         )
     n = np.floor(y)
     total = np.zeros_like(y)
