@@ -52,6 +52,21 @@ def test_group_b_neuron_gradients(nonlocal_refs, tmp_path):
         )
 
 
+def test_group_b_gradients_float32(nonlocal_refs, tmp_path):
+    records = [r for r in _records(nonlocal_refs, "B") if "NNTK" not in r["operator"]]
+    for record in records:
+        model = neuron_model(record["function"].removeprefix("neuron_"))
+        closed = closed_form_gradient(
+            model, reference_operator(record), cache_dir=tmp_path
+        )
+        at = record["at"]
+        theta = np.array([at["w"], at["b"]])
+        value = closed.evaluate(theta, np.array([[at["x"]]]), dtype=np.float32)[0]
+        assert value.dtype == np.float32
+        # float32 rounds θ and x to 24 bits before evaluation.
+        np.testing.assert_allclose(value, record["value"], rtol=2e-5, atol=1e-7)
+
+
 def test_group_b_kernel_matrices(nonlocal_refs, tmp_path):
     records = [r for r in _records(nonlocal_refs, "B") if "NNTK" in r["operator"]]
     assert len(records) == 6

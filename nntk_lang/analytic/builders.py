@@ -47,7 +47,8 @@ def build_gradient(
         )
     if op.blocks != "all":
         raise NoClosedForm(
-            f"blocks={op.blocks} applies to networks; closed forms cover blocks=all"
+            f"blocks={op.blocks} applies to networks, and closed forms cover only "
+            "blocks=all"
         )
     params = model.params
     affine = affine_coefficients(model.expr, params)
