@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 import sympy
+from analytic_models import X, neuron_model
 
 from nntk_lang.analytic import BUILD_STATS, closed_form_gradient
 from nntk_lang.analytic.cache import CacheFormatError, default_cache_dir, read_srepr
 from nntk_lang.analytic.special import GaussianKernelTail
 from nntk_lang.ir.operators import Nonlocal, Smoothing
-from tests.analytic_models import X, neuron_model
 
 
 def _value(closed) -> np.ndarray:

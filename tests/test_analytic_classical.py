@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from analytic_models import B, W, X, neuron_model, scalar_model
 
 from nntk_lang.analytic import classical_gradient, classical_ntk
 from nntk_lang.analytic.numeric import evaluate
 from nntk_lang.ir.primitives import Relu
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
-from tests.analytic_models import B, W, X, neuron_model, scalar_model
 
 
 def _at(closed, theta, x=None) -> np.ndarray:

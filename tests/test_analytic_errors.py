@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 import sympy
+from analytic_models import A, B, W, X
 
 from nntk_lang.analytic import closed_form_gradient
 from nntk_lang.errors import NoClosedForm
 from nntk_lang.ir.operators import Attention, Nonlocal, Smoothing
 from nntk_lang.ir.primitives import Relu
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
-from tests.analytic_models import A, B, W, X
 
 
 def _model(expr: sympy.Expr, params=(W, B)) -> SymbolicModelIR:

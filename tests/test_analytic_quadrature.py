@@ -17,12 +17,12 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from analytic_models import THETA, A, B, W, X, neuron_model, scalar_function
 from scipy import integrate
 
 from nntk_lang.analytic import closed_form_gradient
 from nntk_lang.ir.operators import Nonlocal, Smoothing
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
-from tests.analytic_models import THETA, A, B, W, X, neuron_model, scalar_function
 
 RTOL = 1e-7
 G_FUNCTIONS = [

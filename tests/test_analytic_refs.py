@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from analytic_models import neuron_model, reference_operator, scalar_model
 
 from nntk_lang.analytic import closed_form_gradient, closed_form_kernel
-from tests.analytic_models import neuron_model, reference_operator, scalar_model
 
 RTOL = 1e-8
 DIAGONAL_ATOL = 1e-7

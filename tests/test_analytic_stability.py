@@ -7,10 +7,10 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from analytic_models import scalar_model
 
 from nntk_lang.analytic import closed_form_gradient, special
 from nntk_lang.ir.operators import Nonlocal, Smoothing
-from tests.analytic_models import scalar_model
 
 DTYPES = [np.float64, np.float32]
 # float32 keeps about 7 digits, and its arguments are rounded before evaluation.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from analytic_models import A, B, W, X
 
 from nntk_lang.analytic import classical_gradient, closed_form_gradient, simplify
 from nntk_lang.ir.operators import Nonlocal, Smoothing
 from nntk_lang.ir.primitives import Relu
 from nntk_lang.ir.symbolic import SymbolicModelIR, real_symbol
-from tests.analytic_models import A, B, W, X
 
 
 def _grad(model, op, theta, xs) -> np.ndarray:
