@@ -349,7 +349,8 @@ class Runtime:
             from nntk_lang.report.files import path_inside
 
             name = f"compare_line{statement.span.line}.png"
-            figure = convergence_figure(comparison.ladder, f"Monte Carlo against closed form: {text}")
+            figure = convergence_figure(
+                comparison.ladder, f"closed form against Monte Carlo (line {statement.span.line})")
             save_figure(figure, path_inside(self.options.out_dir, name))
             result.files.append(name)
         return result

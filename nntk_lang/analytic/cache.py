@@ -26,7 +26,7 @@ from nntk_lang.ir.primitives import Relu, Step
 logger = logging.getLogger("nntk")
 
 # Bump when the closed forms change, so that old entries are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 _CLASSES: dict[str, object] = {
     "Symbol": sympy.Symbol,

@@ -49,7 +49,8 @@ def affine_coefficients(
 
 def as_ridge(expr: sympy.Expr, params: tuple[sympy.Symbol, ...]) -> Ridge | None:
     """Write `expr` as g(v·θ + c), or return None when it is not a ridge function."""
-    t = sympy.Symbol("t", real=True)
+    # A Dummy, so that a parameter or input named `t` cannot collide with it.
+    t = sympy.Dummy("t", real=True)
     form = _first_linear_form(expr, params)
     if form is None:
         return None

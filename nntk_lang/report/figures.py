@@ -31,13 +31,18 @@ def convergence_figure(ladder: list[tuple[int, float, float]], title: str):
     samples = np.array([row[0] for row in ladder], dtype=float)
     errors = np.array([row[1] for row in ladder])
     stderrs = np.array([row[2] for row in ladder])
-    figure, axes = plt.subplots(figsize=(6.4, 4.4))
-    floor = np.full_like(stderrs, stderrs.min() * 1e-2)
-    axes.fill_between(samples, floor, 2 * stderrs, color="tab:blue", alpha=0.15,
-                      label="2 × reported standard error")
-    axes.plot(samples, errors, "o-", color="tab:blue", label="RMS error vs closed form")
+    figure, axes = plt.subplots(figsize=(6.8, 4.6))
+    # On log axes the band cannot start at 0; it starts below every plotted point.
+    bottom = min(float(np.min(errors[errors > 0], initial=np.inf)),
+                 float(np.min(stderrs))) / 4
+    axes.fill_between(samples, bottom, 2 * stderrs, color="tab:blue", alpha=0.15,
+                      label="below 2 × reported standard error")
+    axes.plot(samples, stderrs, "s--", color="tab:blue", alpha=0.6, markersize=4,
+              label="reported standard error (RMS)")
+    axes.plot(samples, errors, "o-", color="tab:blue", label="RMS error against closed form")
     reference = stderrs[-1] * np.sqrt(samples[-1] / samples)
-    axes.plot(samples, reference, "--", color="black", label=r"$\propto 1/\sqrt{M}$")
+    axes.plot(samples, reference, ":", color="black", label=r"slope $-1/2$ ($\propto 1/\sqrt{M}$)")
+    axes.set_ylim(bottom=bottom)
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("Monte Carlo samples M")
