@@ -350,7 +350,9 @@ class Runtime:
 
             name = f"compare_line{statement.span.line}.png"
             figure = convergence_figure(
-                comparison.ladder, f"closed form against Monte Carlo (line {statement.span.line})")
+                comparison.ladder,
+                f"{source.text_of(subject.span)}: closed form against Monte Carlo "
+                f"(line {statement.span.line})")
             save_figure(figure, path_inside(self.options.out_dir, name))
             result.files.append(name)
         return result
