@@ -1,6 +1,6 @@
 """Closed forms: compile time (cold and cached) and kernel-grid time against Monte Carlo.
 
-Run with `python benchmarks/bench_analytic.py`. Every ratio is measured in this run,
+Run with `.venv/bin/python benchmarks/bench_analytic.py`. Every ratio is measured in this run,
 on this machine: nothing is compared with numbers from elsewhere.
 
 1. For each example model and operator: the time to build the closed form with an
