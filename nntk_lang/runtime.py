@@ -76,9 +76,9 @@ class KernelSpec:
     width: float | None = None
 
     def describe(self) -> str:
-        if self.kind == "ntk":
-            return f"classical NTK of {self.model.name}"
-        return f"NNTK of {self.model.name}"
+        kind = "classical NTK" if self.kind == "ntk" else "NNTK"
+        width = ", infinite width" if self.width is not None and np.isinf(self.width) else ""
+        return f"{self.name}: {kind} of {self.model.name}{width}"
 
 
 @dataclass
@@ -445,7 +445,7 @@ class Runtime:
             slices = sorted({0, n // 4, n // 2, (3 * n) // 4})
             file_name = f"plot_line{statement.span.line}_{spec.name}.png"
             figure = kernel_figure(xs[:, 0], np.asarray(estimate.value, float),
-                                   f"{spec.describe()} ({estimate.method})", slices)
+                                   f"{spec.describe()} ({_provenance(estimate)})", slices)
             save_figure(figure, path_inside(self.options.out_dir, file_name))
             result.files.append(file_name)
         return result
@@ -753,6 +753,13 @@ def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> No
     if estimate.method == "mc":
         estimate.samples = estimate.samples or request.samples
         estimate.seed = request.seed if estimate.seed is None else estimate.seed
+
+
+def _provenance(estimate: Estimate) -> str:
+    """Return the method of an estimate, with its sample count and seed if sampled."""
+    if estimate.samples is None:
+        return estimate.method
+    return f"{estimate.method}, {estimate.samples} samples, seed {estimate.seed}"
 
 
 def _row_label(row: np.ndarray) -> str:

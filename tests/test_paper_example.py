@@ -57,7 +57,7 @@ def test_paper_runs_every_study(paper_run):
     kinds = [result["kind"] for result in results["results"]]
     assert kinds.count("fit") == 6
     assert kinds.count("train") == 2
-    assert kinds.count("plot") == 7
+    assert kinds.count("plot") == 6
 
 
 def test_paper_fit_errors_are_finite(paper_run):
