@@ -13,7 +13,7 @@ from nntk_lang.runtime import RunOptions, Runtime
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "paper.nntk"
 
-# Each pattern must occur in the example; the reduction keeps the statements and
+# Each pattern must occur in the example. The reduction keeps every statement and
 # shrinks only widths, sample counts, steps and grids.
 REDUCTIONS = {
     r"width=128": "width=16",

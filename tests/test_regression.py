@@ -81,9 +81,9 @@ def test_mse():
 
 def test_ridge_ignores_negative_eigenvalues(data):
     # A Monte Carlo Gram (U-statistic) can have negative eigenvalues. With a ridge,
-    # a negative eigenvalue near -ridge must not get a weight 1/(λ + ridge) that
-    # explodes: the converged fit must be the long-time limit of the flow, which
-    # treats negative eigenvalues as 0.
+    # a negative eigenvalue near -ridge must not get an exploding weight
+    # 1/(λ + ridge). The converged fit must be the long-time limit of the flow,
+    # which treats negative eigenvalues as 0.
     x, x_test, y = data
     k, k_star = _rbf(x, x), _rbf(x_test, x)
     eigenvalues, vectors = np.linalg.eigh(k)

@@ -1,4 +1,4 @@
-"""Runtime behaviour that the paper's study relies on: target plots and shared Grams."""
+"""Runtime behaviour that examples/paper.nntk relies on: target plots, shared Grams."""
 
 from __future__ import annotations
 

@@ -29,8 +29,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        # mkstemp creates the file with mode 0o600; give the result the mode that
-        # open() would, 0o666 less the process umask.
+        # mkstemp creates the file with mode 0o600, so set the mode that open()
+        # would give it: 0o666 less the process umask.
         os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
