@@ -68,3 +68,30 @@ def test_reset_forgets_cached_grams(runtime):
     runtime.execute_text("fit sign_target with K on xs test ys")
     runtime.reset()
     assert runtime._gram_cache == {}
+
+
+def _sawtooth(t: np.ndarray) -> np.ndarray:
+    return t - np.floor(t + 0.5)
+
+
+STDLIB_TARGETS = {
+    "sign_target": np.sign,
+    "step_target": lambda x: (x > 0).astype(float),
+    "relu_target": lambda x: np.maximum(x, 0.0),
+    "absolute": np.abs,
+    "saw3": lambda x: _sawtooth(3 * x),
+    "square2": lambda x: np.where(np.mod(2 * x, 1.0) < 0.5, 1.0, -1.0),
+    "triangle2": lambda x: 1 - 4 * np.abs(_sawtooth(2 * x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STDLIB_TARGETS))
+def test_stdlib_target_values(name):
+    runtime = Runtime(RunOptions(quiet=True, print_results=False))
+    # Points away from every jump, so both sides agree on the value.
+    xs = np.array([-0.9, -0.6, -0.35, -0.1, 0.05, 0.2, 0.4, 0.65, 0.95])
+    grid = ", ".join(repr(float(x)) for x in xs)
+    (result,) = runtime.execute_text(f"import targets\nplot {name} on [{grid}]")
+    np.testing.assert_allclose(
+        result.estimate.value[:, 0], STDLIB_TARGETS[name](xs), atol=1e-12
+    )
