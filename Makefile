@@ -19,7 +19,8 @@ $(BIN)/nntk: pyproject.toml
 setup: $(BIN)/nntk
 
 run: setup
-	$(BIN)/nntk run examples/neuron.nntk --out $(OUT)/neuron
+	$(BIN)/nntk run examples/paper.nntk --out $(OUT)/paper
+	@echo "results.json and the figures are in $(OUT)/paper/"
 
 test: setup
 	$(BIN)/python -m pytest

@@ -54,7 +54,9 @@ def _spectral_weights(
     cutoff = rcond * scale
     weights = np.zeros_like(eigenvalues)
     if time is None:
-        shifted = eigenvalues + ridge
+        # Negative eigenvalues (Monte Carlo noise in an unbiased Gram) count as 0,
+        # as in the flow below, so that λ + ridge near 0 cannot blow up.
+        shifted = np.clip(eigenvalues, 0.0, None) + ridge
         keep = shifted > cutoff
         weights[keep] = 1.0 / shifted[keep]
         return weights, int(np.count_nonzero(~keep)), cutoff

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from nntk_lang import dispatch
 from nntk_lang.errors import Cancelled, NntkError, NoClosedForm, SpecError
+from nntk_lang.ir.symbolic import TargetIR
 from nntk_lang.report.console import render_result
 from nntk_lang.report.json_out import ResultsFile
 from nntk_lang.report.progress import DelayedProgress
@@ -80,9 +81,9 @@ class KernelSpec:
     width: float | None = None
 
     def describe(self) -> str:
-        if self.kind == "ntk":
-            return f"classical NTK of {self.model.name}"
-        return f"NNTK of {self.model.name}"
+        kind = "classical NTK" if self.kind == "ntk" else "NNTK"
+        width = ", infinite width" if self.width is not None and np.isinf(self.width) else ""
+        return f"{self.name}: {kind} of {self.model.name}{width}"
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Runtime:
                                       max_grid=self.options.max_grid))
         self.scope = Scope()
         self.session = _Session()
+        self._gram_cache: dict[tuple, tuple[KernelSpec, Estimate]] = {}
         self._current_source: ast.Program | None = None
 
     def set_ans(self, estimate: Estimate) -> None:
@@ -376,7 +378,7 @@ class Runtime:
         for name in statement.kernels:
             spec: KernelSpec = self.scope.get(name.id)
             request = self._request_options(statement.options, base=spec.request)
-            gram = self.evaluate_kernel(spec, union, union, request)
+            gram = self._cached_gram(spec, union, request)
             matrix = np.asarray(gram.value, float)
             fit = kernel_regression(
                 matrix[:n_train, :n_train], matrix[n_train:, :n_train], y_train,
@@ -394,8 +396,9 @@ class Runtime:
                 "eigenvalue_cutoff": fit.cutoff, "min_eigenvalue": fit.min_eigenvalue,
                 "test_prediction": fit.test_prediction,
             }
+        info = {"kernels": details, "ridge": float(numbers.get("ridge", 0.0))}
         estimate = Estimate(value=np.array(values), method="exact",
-                            estimator="kernel regression", info={"kernels": details})
+                            estimator="kernel regression", info=info)
         result = Result(text, statement.span.line, "fit", estimate,
                         {"rows": rows, "columns": ["train MSE", "test MSE"],
                          "corner": "kernel"})
@@ -407,19 +410,41 @@ class Runtime:
             figure = fit_figure(x_test[:, 0], y_test, x_train[:, 0], y_train,
                                 predictions, x_test[:, 0],
                                 f"Kernel regression of {statement.target.id}: "
-                                f"{n_train} training points")
+                                f"{n_train} training points, ridge {info['ridge']:g}",
+                                test_mse={row: value[1] for row, value
+                                          in zip(rows, values)})
             save_figure(figure, path_inside(self.options.out_dir, file_name))
             result.files.append(file_name)
         return result
+
+    def _cached_gram(self, spec: KernelSpec, xs: np.ndarray,
+                     request: dispatch.RequestOptions) -> Estimate:
+        """Return K(xs, xs), reusing the Gram of an earlier `fit` with equal inputs.
+
+        A kernel does not depend on the target, so several `fit` statements over
+        the same grids share one (often Monte Carlo) Gram.
+        """
+        key = (id(spec), request, xs.shape, xs.tobytes())
+        cached = self._gram_cache.get(key)
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        estimate = self.evaluate_kernel(spec, xs, xs, request)
+        # Keeping `spec` alive keeps its id from being reused by another kernel.
+        self._gram_cache[key] = (spec, estimate)
+        return estimate
 
     def _run_Plot(self, statement: ast.Plot, source) -> Result:
         from nntk_lang.report.figures import kernel_figure, save_figure
         from nntk_lang.report.files import path_inside
 
         text = source.text_of(statement.span)
+        xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
+        if isinstance(statement.subject, ast.Name) and isinstance(
+            self.scope.get(statement.subject.id), TargetIR
+        ):
+            return self._plot_target(statement, text, xs)
         spec = self._subject_kernel(statement.subject, statement.subject.id)
         request = self._request_options(statement.options, base=spec.request)
-        xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
         estimate = self.evaluate_kernel(spec, xs, xs, request)
         labels = {"rows": [_row_label(r) for r in xs],
                   "columns": [_row_label(r) for r in xs], "corner": "x \\ x'"}
@@ -429,7 +454,26 @@ class Runtime:
             slices = sorted({0, n // 4, n // 2, (3 * n) // 4})
             file_name = f"plot_line{statement.span.line}_{spec.name}.png"
             figure = kernel_figure(xs[:, 0], np.asarray(estimate.value, float),
-                                   f"{spec.describe()} ({estimate.method})", slices)
+                                   f"{spec.describe()} ({_provenance(estimate)})", slices)
+            save_figure(figure, path_inside(self.options.out_dir, file_name))
+            result.files.append(file_name)
+        return result
+
+    def _plot_target(self, statement: ast.Plot, text: str, xs: np.ndarray) -> Result:
+        """Evaluate a target on the plot's grid and draw it."""
+        from nntk_lang.report.figures import save_figure, target_figure
+        from nntk_lang.report.files import path_inside
+
+        target = self.scope.target(statement.subject.id)
+        values = dispatch.evaluate_target(target, xs)
+        estimate = Estimate(value=values.reshape(-1, 1), method="exact",
+                            estimator="target values")
+        labels = {"rows": [_row_label(r) for r in xs], "columns": [target.name],
+                  "corner": "x"}
+        result = Result(text, statement.span.line, "plot", estimate, labels)
+        if self.options.out_dir is not None:
+            file_name = f"plot_line{statement.span.line}_{target.name}.png"
+            figure = target_figure(xs[:, 0], values, f"target {target.name}(x)")
             save_figure(figure, path_inside(self.options.out_dir, file_name))
             result.files.append(file_name)
         return result
@@ -718,6 +762,13 @@ def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> No
     if estimate.method == "mc":
         estimate.samples = estimate.samples or request.samples
         estimate.seed = request.seed if estimate.seed is None else estimate.seed
+
+
+def _provenance(estimate: Estimate) -> str:
+    """Return the method of an estimate, with its sample count and seed if sampled."""
+    if estimate.samples is None:
+        return estimate.method
+    return f"{estimate.method}, {estimate.samples} samples, seed {estimate.seed}"
 
 
 def _row_label(row: np.ndarray) -> str:

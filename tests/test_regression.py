@@ -77,3 +77,20 @@ def test_negative_ridge_rejected(data):
 
 def test_mse():
     assert mse([1.0, 2.0], [1.0, 4.0]) == 2.0
+
+
+def test_ridge_ignores_negative_eigenvalues(data):
+    # A Monte Carlo Gram (U-statistic) can have negative eigenvalues. With a ridge,
+    # a negative eigenvalue near -ridge must not get an exploding weight
+    # 1/(λ + ridge). The converged fit must be the long-time limit of the flow,
+    # which treats negative eigenvalues as 0.
+    x, x_test, y = data
+    k, k_star = _rbf(x, x), _rbf(x_test, x)
+    eigenvalues, vectors = np.linalg.eigh(k)
+    eigenvalues[0] = -0.0999
+    indefinite = vectors @ np.diag(eigenvalues) @ vectors.T
+    converged = kernel_regression(indefinite, k_star, y, ridge=0.1)
+    late = kernel_regression(indefinite, k_star, y, ridge=0.1, time=1e6)
+    np.testing.assert_allclose(
+        converged.test_prediction, late.test_prediction, rtol=1e-8, atol=1e-10
+    )

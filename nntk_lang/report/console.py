@@ -121,7 +121,9 @@ def render_result(result: Result, console: Console) -> None:
         console.print(f"[bold]line {result.line}:[/bold] {escape(result.statement)} = "
                       f"{render_value(result)}")
         return
-    console.print(result_table(result))
+    # A plot's figure shows its values; its grid is too long for a readable table.
+    if not (result.kind == "plot" and result.files):
+        console.print(result_table(result))
     closed_form = result.estimate.info.get("closed_form")
     if closed_form:
         console.print("[dim]closed form:[/dim]", escape(closed_form))

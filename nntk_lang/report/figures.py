@@ -61,19 +61,41 @@ def fit_figure(
     predictions: dict[str, np.ndarray],
     x_test: np.ndarray,
     title: str,
+    test_mse: dict[str, float] | None = None,
 ):
-    """Plot the target, the training points and each kernel's prediction."""
-    figure, axes = plt.subplots(figsize=(7.2, 4.6))
-    axes.plot(x_dense, y_dense, color="black", linewidth=2.2, label="target")
-    axes.plot(x_train, y_train, "o", color="black", markersize=5, label="training points",
-              zorder=5)
-    for name, prediction in predictions.items():
-        axes.plot(x_test, prediction, linewidth=1.5, label=name)
-    axes.set_xlabel("x")
-    axes.set_ylabel("f(x)")
-    axes.set_title(title)
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=9)
+    """Plot the target, the training points and each kernel's prediction.
+
+    Each kernel gets its own panel, so that ten predictions stay readable. The
+    y-axis spans the target's range with a margin; a prediction that leaves it is
+    cut off at the panel's edge, and its test MSE in the panel title shows how far.
+    """
+    count = max(len(predictions), 1)
+    columns = min(count, 5)
+    rows = -(-count // columns)
+    figure, grid = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows + 0.6),
+                                sharex=True, sharey=True, squeeze=False)
+    span = float(np.max(y_dense) - np.min(y_dense)) or 1.0
+    limits = (float(np.min(y_dense)) - 0.5 * span, float(np.max(y_dense)) + 0.5 * span)
+    for axes, (name, prediction) in zip(grid.flat, predictions.items()):
+        axes.plot(x_dense, y_dense, color="black", linewidth=1.6, label="target")
+        axes.plot(x_train, y_train, "o", color="black", markersize=3,
+                  label="training points", zorder=5)
+        axes.plot(x_test, prediction, color="tab:red", linewidth=1.3, label="prediction")
+        axes.set_ylim(*limits)
+        heading = name if test_mse is None else f"{name}: test MSE {test_mse[name]:.3g}"
+        axes.set_title(heading, fontsize=10)
+        axes.grid(True, alpha=0.3)
+    for axes in grid.flat[count:]:
+        axes.set_visible(False)
+    for axes in grid[-1, :]:
+        axes.set_xlabel("x")
+    for axes in grid[:, 0]:
+        axes.set_ylabel("f(x)")
+    handles, labels = grid.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=9,
+                  bbox_to_anchor=(0.5, -0.02))
+    figure.suptitle(title)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
     return figure
 
 
@@ -130,4 +152,16 @@ def training_figure(curves: dict, x_test, y_test, snapshots: dict, title: str):
     functions.grid(True, alpha=0.3)
     functions.legend(fontsize=8)
     figure.suptitle(title)
+    return figure
+
+
+def target_figure(xs: np.ndarray, values: np.ndarray, title: str):
+    """Plot a target's values on its grid."""
+    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    axes.plot(xs, values, color="black", linewidth=1.8, label="target")
+    axes.set_xlabel("x")
+    axes.set_ylabel("y(x)")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
     return figure
