@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -404,13 +405,16 @@ def main_repl(
         stdin: the input stream; `sys.stdin` by default.
     """
     stdin = sys.stdin if stdin is None else stdin
-    if runtime is None:
-        from nntk_lang.runtime import RunOptions, Runtime
-
-        runtime = Runtime(options if options is not None else RunOptions())
     plain = not stdin.isatty()
     console = _console(sys.stdout, plain)
     error_console = _console(sys.stderr, plain)
+    if runtime is None:
+        from nntk_lang.runtime import RunOptions, Runtime
+
+        options = options if options is not None else RunOptions()
+        # The REPL prints results itself, and progress bars only on a terminal.
+        options = replace(options, print_results=False, quiet=options.quiet or plain)
+        runtime = Runtime(options, console=console)
     repl = Repl(runtime, console, error_console, plain=plain)
     try:
         if plain:

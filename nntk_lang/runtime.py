@@ -115,14 +115,22 @@ class Runtime:
         self._current_source: ast.Program | None = None
 
     def set_ans(self, estimate: Estimate) -> None:
-        """Bind `ans` to the last result: a number as a `let`, a vector as a grid."""
-        value = np.asarray(estimate.value, dtype=np.float64)
+        """Bind `ans` to the last result: a number as a `let`, a vector as a grid.
+
+        One-entry results (`K(0.3, -0.5)` is a 1 x 1 matrix) become numbers and
+        one-row or one-column matrices become grids. The language has no matrix
+        values, so after any other matrix `ans` is undefined.
+        """
+        value = np.squeeze(np.asarray(estimate.value, dtype=np.float64))
+        self.scope.forget("ans")
         if value.ndim == 0:
             self.scope.bind_let("ans", float(value))
             self.checker.bind_session_name("ans", "let", sympy.Float(float(value), 17))
         elif value.ndim == 1:
             self.scope.bind("ans", value)
             self.checker.bind_session_name("ans", "grid")
+        else:
+            self.checker.symbols.pop("ans", None)
 
     def cancel(self) -> None:
         """Ask the running computation to stop; it raises `Cancelled` within a chunk."""
@@ -138,8 +146,14 @@ class Runtime:
         described = {}
         for name, symbol in self.checker.symbols.items():
             detail = ""
-            if symbol.inputs or symbol.params:
+            if symbol.kind == "def":
+                detail = f"({', '.join(symbol.params)})"
+            elif symbol.params:
                 detail = f"({', '.join(symbol.inputs)}; {', '.join(symbol.params)})"
+            elif symbol.inputs:
+                detail = f"({', '.join(symbol.inputs)})"
+            elif symbol.kind == "let" and symbol.value is not None:
+                detail = f" = {_let_text(symbol.value)}"
             described[name] = f"{symbol.kind} {name}{detail}"
         return described
 
@@ -715,6 +729,13 @@ def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> No
     if estimate.method == "mc":
         estimate.samples = estimate.samples or request.samples
         estimate.seed = request.seed if estimate.seed is None else estimate.seed
+
+
+def _let_text(value: sympy.Expr) -> str:
+    """Return a `let` value as `:env` shows it: exact, or a float to 15 digits."""
+    if isinstance(value, sympy.Float):
+        return format(float(value), ".15g")
+    return sympy.sstr(value)
 
 
 def _row_label(row: np.ndarray) -> str:
