@@ -89,6 +89,11 @@ class KernelSpec:
 class _Session:
     results: list[Result] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
+    # `ans` as `accepted` names it (`ans_1`, ...) and its declaration, which
+    # goes into `accepted` before the first statement that reads it.
+    ans_count: int = 0
+    ans_name: str | None = None
+    ans_declaration: str | None = None
 
 
 class Runtime:
@@ -121,6 +126,8 @@ class Runtime:
         one-row or one-column matrices become grids. The language has no matrix
         values, so after any other matrix `ans` is undefined.
         """
+        from nntk_lang.session_ans import ans_declaration
+
         value = np.squeeze(np.asarray(estimate.value, dtype=np.float64))
         self.scope.forget("ans")
         if value.ndim == 0:
@@ -131,6 +138,12 @@ class Runtime:
             self.checker.bind_session_name("ans", "grid")
         else:
             self.checker.symbols.pop("ans", None)
+        session = self.session
+        session.ans_count += 1
+        session.ans_name = f"ans_{session.ans_count}"
+        session.ans_declaration = (
+            ans_declaration(session.ans_name, value) if value.ndim <= 1 else None
+        )
 
     def cancel(self) -> None:
         """Ask the running computation to stop; it raises `Cancelled` within a chunk."""
@@ -195,8 +208,21 @@ class Runtime:
         for item in checked.statements:
             results.extend(self._run_statement(item.statement, item.program))
             if item.program is program:
-                self.session.accepted.append(program.text_of(item.statement.span))
+                self._accept(item.statement, program)
         return results
+
+    def _accept(self, statement: ast.Statement, program: ast.Program) -> None:
+        """Record a statement for `accepted_source`, with `ans` renamed to `ans_N`."""
+        from nntk_lang.session_ans import ans_references, renamed_text
+
+        session = self.session
+        if session.ans_name is None or not ans_references(statement):
+            session.accepted.append(program.text_of(statement.span))
+            return
+        if session.ans_declaration is not None:
+            session.accepted.append(session.ans_declaration)
+            session.ans_declaration = None
+        session.accepted.append(renamed_text(program, statement, session.ans_name))
 
     # Statements ------------------------------------------------------------
 

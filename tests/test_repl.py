@@ -206,7 +206,7 @@ def test_env_table_on_terminal(interactive: Captured) -> None:
     assert interactive.repl.handle("let gamma = 0.5")
     assert interactive.repl.handle(":env")
     assert "gamma" in interactive.out.getvalue()
-    # The checker holds `let` values exactly, so 0.5 shows as 1/2.
+    # The checker stores `let` values as exact rationals, so 0.5 shows as 1/2.
     assert "let gamma = 1/2" in interactive.out.getvalue()
 
 
@@ -224,6 +224,51 @@ def test_save_writes_accepted_source(piped: Captured, tmp_path: Path) -> None:
     assert target.read_text() == piped.runtime.accepted_source()
     assert target.read_text() == "let a = 2\neval a * 3\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["session.nntk"]
+
+
+def test_kernel_value_binds_ans(piped: Captured) -> None:
+    script = LINEAR + "kernel K = ntk(lin, at=p0)\nK(0.5, -4)\nans * 2\n"
+    assert piped.piped(script) == 0
+    printed = [float(word) for word in piped.out.getvalue().split()]
+    assert printed[0] == pytest.approx(0.5 * -4 + 1)
+    assert printed[1] == pytest.approx((0.5 * -4 + 1) * 2)
+
+
+def test_matrix_result_leaves_ans_undefined(piped: Captured) -> None:
+    script = "1 + 1\n" + LINEAR + "kernel K = ntk(lin, at=p0)\n"
+    script += "K([1, 2], [3, 4])\nans\n"
+    assert piped.piped(script) == 1
+    assert "undefined name `ans`" in piped.err.getvalue()
+
+
+def test_save_declares_ans_it_reads(piped: Captured, tmp_path: Path) -> None:
+    target = tmp_path / "session.nntk"
+    script = "1 + 1\nans * 3\nans + ans\n" + LINEAR
+    script += f"kernel K = ntk(lin, at=p0)\nK([1, 2], 3)\nK(ans, 1)\n:save {target}\n"
+    assert piped.piped(script) == 0
+    saved = target.read_text().splitlines()
+    assert saved[:5] == [
+        "eval 1 + 1",
+        "let ans_1 = 2.0",
+        "eval ans_1 * 3",
+        "let ans_2 = 6.0",
+        "eval ans_2 + ans_2",
+    ]
+    assert saved[-2:] == ["grid ans_4 = [4.0, 7.0]", "eval K(ans_4, 1)"]
+
+
+def test_saved_ans_session_runs(tmp_path: Path) -> None:
+    target = tmp_path / "session.nntk"
+    first = Captured(plain=True)
+    script = "1 + 1\nans * 3\n" + LINEAR + "kernel K = ntk(lin, at=p0)\n"
+    script += f"K([1, 2], 3)\nK(ans, 1)\n:save {target}\n"
+    assert first.piped(script) == 0
+    first.repl.close()
+    second = Captured(plain=True)
+    assert second.piped(f":load {target}\n") == 0
+    second.repl.close()
+    assert second.out.getvalue() == first.out.getvalue()
+    assert second.err.getvalue() == ""
 
 
 def test_saved_session_loads_again(piped: Captured, tmp_path: Path) -> None:
@@ -303,6 +348,18 @@ def test_error_line_counts_session_lines(interactive: Captured) -> None:
     assert not interactive.repl.handle("a +\n  zz")
     # Lines 1-2 hold the `let`, line 3 is the empty input, `zz` is on line 5.
     assert "<repl>:5:3: undefined name `zz`" in interactive.err.getvalue()
+
+
+def test_closed_form_pretty_printed(interactive: Captured) -> None:
+    model = "model m(x; w, b) = w^2 * x / 3 + b\npoint p0 = {w: 1.0, b: 0.1}\n"
+    assert interactive.repl.handle(model + "kernel K = ntk(m, at=p0)\nK(1, 2)")
+    lines = interactive.out.getvalue().splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("∂/∂w = "))
+    # sympy's 2-D layout: numerator above the bar, denominator below it.
+    assert "2⋅w⋅x" in lines[row - 1]
+    assert "─────" in lines[row]
+    assert lines[row + 1].strip() == "3"
+    assert "∂/∂b = 1" in lines[row + 2]
 
 
 def test_ctrl_c_cancels_computation(interactive: Captured) -> None:
