@@ -339,7 +339,14 @@ def test_error_then_session_goes_on(interactive: Captured) -> None:
     assert not interactive.repl.handle("1 + zz")
     assert interactive.repl.handle("2 + 2")
     assert "<repl>:1:5: undefined name `zz`" in interactive.err.getvalue()
-    assert "line 2: eval 2 + 2 = 4" in interactive.out.getvalue()
+    assert "line 2: 2 + 2 = 4" in interactive.out.getvalue()
+
+
+def test_result_shows_input_as_typed(interactive: Captured) -> None:
+    assert interactive.repl.handle("let a = 3; a * 2")
+    assert interactive.repl.handle("eval a + 1")
+    lines = interactive.out.getvalue().splitlines()
+    assert lines == ["line 1: a * 2 = 6", "line 2: eval a + 1 = 4"]
 
 
 def test_error_line_counts_session_lines(interactive: Captured) -> None:
@@ -405,7 +412,7 @@ def test_prompt_multiline_and_ctrl_d(interactive: Captured, tmp_path: Path) -> N
     history = tmp_path / "history"
     keys = "let a = (1 +\r2)\ra * 10\r\x04"
     assert send_to_prompt(interactive, keys, history) == 0
-    assert "eval a * 10 = 30" in interactive.out.getvalue()
+    assert "line 3: a * 10 = 30" in interactive.out.getvalue()
     assert interactive.err.getvalue() == ""
     assert "let a = (1 +\n+2)" in history.read_text()
 
@@ -414,7 +421,8 @@ def test_prompt_ctrl_c_discards_line(interactive: Captured, tmp_path: Path) -> N
     keys = "1 + zz\x03" + "2 * 4\r\x04"
     assert send_to_prompt(interactive, keys, tmp_path / "history") == 0
     assert interactive.err.getvalue() == ""
-    assert "eval 2 * 4 = 8" in interactive.out.getvalue()
+    # The discarded line never ran, so it takes no session line.
+    assert "line 1: 2 * 4 = 8" in interactive.out.getvalue()
 
 
 def test_prompt_quit_command(interactive: Captured, tmp_path: Path) -> None:
