@@ -52,6 +52,16 @@ SIGN_NEURON = (
 # Monte Carlo work of about half a minute on a 2-core CPU, for the Ctrl-C tests.
 LONG_MONTE_CARLO = "grad(sign_unit, G, at=p0, x=0.3, samples=100000000, method=mc)"
 
+NETWORK = (
+    "model net = mlp(in=1, width=512, depth=1, act=relu, out=1)\n"
+    "point q = init(net, seed=0)\n"
+    "operator G = nonlocal(gaussian(0.5))\n"
+)
+# Over two minutes on a 2-core CPU.
+LONG_NETWORK_MONTE_CARLO = (
+    "grad(net, G, at=q, x=linspace(-1, 1, 8), samples=100000, method=mc)"
+)
+
 
 class Captured:
     """A REPL whose consoles write to strings."""
@@ -369,8 +379,15 @@ def test_closed_form_pretty_printed(interactive: Captured) -> None:
     assert "∂/∂b = 1" in lines[row + 2]
 
 
-def test_ctrl_c_cancels_computation(interactive: Captured) -> None:
-    assert interactive.repl.handle(SIGN_NEURON)
+@pytest.mark.parametrize(
+    ("setup", "request_text"),
+    [(SIGN_NEURON, LONG_MONTE_CARLO), (NETWORK, LONG_NETWORK_MONTE_CARLO)],
+    ids=["symbolic", "network"],
+)
+def test_ctrl_c_cancels_computation(
+    interactive: Captured, setup: str, request_text: str
+) -> None:
+    assert interactive.repl.handle(setup)
     interrupted: list[float] = []
 
     def interrupt() -> None:
@@ -380,7 +397,7 @@ def test_ctrl_c_cancels_computation(interactive: Captured) -> None:
 
     timer = threading.Timer(1.0, interrupt)
     timer.start()
-    ok = interactive.repl.handle(LONG_MONTE_CARLO)
+    ok = interactive.repl.handle(request_text)
     stopped = time.monotonic()
     timer.cancel()
     timer.join()
