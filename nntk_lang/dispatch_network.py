@@ -70,6 +70,8 @@ def network_kernel(
             "one-hidden-layer networks"
         )
     if isinstance(op, Attention):
+        # NOTE: the attention estimators take no cancel callback, so Ctrl-C in
+        # the REPL waits until they finish.
         from nntk_lang.montecarlo.attention_kernel import attention_nntk
 
         union = np.concatenate([x1, x2])

@@ -34,7 +34,7 @@ class SamplingPlan:
     memory_bytes: int = DEFAULT_MEMORY_BYTES
     assembly: Assembly = "auto"
     antithetic: bool = False
-    # Raises `Cancelled` when the caller has asked the estimate to stop.
+    # Raises `Cancelled` once the caller requests a stop.
     cancel: Callable[[], None] | None = field(default=None, compare=False)
 
     def check_cancel(self) -> None:
