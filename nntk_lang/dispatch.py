@@ -93,7 +93,10 @@ def _closed_form_gradient(model, op, request, context):
 
 
 def _analytic_info(form) -> dict:
-    return {"closed_form": form.text, "latex": form.latex}
+    # `closed_form_exprs` keeps the sympy expressions for pretty-printing; the
+    # JSON writer leaves them out because `closed_form` has the same text.
+    exprs = {str(param): expr for param, expr in zip(form.model.params, form.exprs)}
+    return {"closed_form": form.text, "latex": form.latex, "closed_form_exprs": exprs}
 
 
 def gradient(

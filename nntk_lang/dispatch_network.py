@@ -70,6 +70,8 @@ def network_kernel(
             "one-hidden-layer networks"
         )
     if isinstance(op, Attention):
+        # NOTE: the attention estimators take no cancel callback, so Ctrl-C in
+        # the REPL waits until they finish.
         from nntk_lang.montecarlo.attention_kernel import attention_nntk
 
         union = np.concatenate([x1, x2])
@@ -84,7 +86,8 @@ def network_kernel(
 
     return network_nntk(net, op, theta, x1, x2, samples=request.samples,
                         seed=request.seed, statistic=request.estimator,
-                        antithetic=request.sampler == "antithetic")
+                        antithetic=request.sampler == "antithetic",
+                        cancel=context.cancel)
 
 
 def network_gradient(
@@ -106,7 +109,7 @@ def network_gradient(
     from nntk_lang.montecarlo.network_gradient import network_gradient as estimate
 
     return estimate(net, op, theta, xs, samples=request.samples, seed=request.seed,
-                    antithetic=request.sampler == "antithetic")
+                    antithetic=request.sampler == "antithetic", cancel=context.cancel)
 
 
 def network_classical_ntk(

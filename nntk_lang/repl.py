@@ -9,6 +9,7 @@ stdout and errors to stderr, and stops with status 1 at the first error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -122,6 +123,8 @@ class Repl:
             )
         except (SpecError, SpecErrors) as error:
             raise self._in_session_lines(error, prepared, first_line) from None
+        if prepared.bare_expression:
+            results = [_as_typed(result, prepared.original) for result in results]
         self.show_results(results)
 
     def _in_session_lines(
@@ -256,6 +259,15 @@ class Repl:
 
     def _quit(self, argument: str) -> None:
         self.quit_requested = True
+
+
+def _as_typed(result: Result, original: str) -> Result:
+    """Return `result` without the `eval ` that the REPL put in front of its text."""
+    keyword = "eval "
+    statement = result.statement
+    if not statement.startswith(keyword) or statement in original:
+        return result
+    return dataclasses.replace(result, statement=statement[len(keyword) :])
 
 
 _E = TypeVar("_E", bound=BaseException)
@@ -404,13 +416,18 @@ def main_repl(
         stdin: the input stream; `sys.stdin` by default.
     """
     stdin = sys.stdin if stdin is None else stdin
-    if runtime is None:
-        from nntk_lang.runtime import RunOptions, Runtime
-
-        runtime = Runtime(options if options is not None else RunOptions())
     plain = not stdin.isatty()
     console = _console(sys.stdout, plain)
     error_console = _console(sys.stderr, plain)
+    if runtime is None:
+        from nntk_lang.runtime import RunOptions, Runtime
+
+        options = options if options is not None else RunOptions()
+        # The REPL prints results itself, and progress bars only on a terminal.
+        options = dataclasses.replace(
+            options, print_results=False, quiet=options.quiet or plain
+        )
+        runtime = Runtime(options, console=console)
     repl = Repl(runtime, console, error_console, plain=plain)
     try:
         if plain:

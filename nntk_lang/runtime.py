@@ -90,6 +90,11 @@ class KernelSpec:
 class _Session:
     results: list[Result] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
+    # `ans` as `accepted` names it (`ans_1`, ...) and its declaration, which
+    # goes into `accepted` before the first statement that reads it.
+    ans_count: int = 0
+    ans_name: str | None = None
+    ans_declaration: str | None = None
 
 
 class Runtime:
@@ -117,14 +122,30 @@ class Runtime:
         self._current_source: ast.Program | None = None
 
     def set_ans(self, estimate: Estimate) -> None:
-        """Bind `ans` to the last result: a number as a `let`, a vector as a grid."""
-        value = np.asarray(estimate.value, dtype=np.float64)
+        """Bind `ans` to the last result: a number as a `let`, a vector as a grid.
+
+        One-entry results (`K(0.3, -0.5)` is a 1 x 1 matrix) become numbers and
+        one-row or one-column matrices become grids. The language has no matrix
+        values, so after any other matrix `ans` is undefined.
+        """
+        from nntk_lang.session_ans import ans_declaration
+
+        value = np.squeeze(np.asarray(estimate.value, dtype=np.float64))
+        self.scope.forget("ans")
         if value.ndim == 0:
             self.scope.bind_let("ans", float(value))
             self.checker.bind_session_name("ans", "let", sympy.Float(float(value), 17))
         elif value.ndim == 1:
             self.scope.bind("ans", value)
             self.checker.bind_session_name("ans", "grid")
+        else:
+            self.checker.symbols.pop("ans", None)
+        session = self.session
+        session.ans_count += 1
+        session.ans_name = f"ans_{session.ans_count}"
+        session.ans_declaration = (
+            ans_declaration(session.ans_name, value) if value.ndim <= 1 else None
+        )
 
     def cancel(self) -> None:
         """Ask the running computation to stop; it raises `Cancelled` within a chunk."""
@@ -140,8 +161,14 @@ class Runtime:
         described = {}
         for name, symbol in self.checker.symbols.items():
             detail = ""
-            if symbol.inputs or symbol.params:
+            if symbol.kind == "def":
+                detail = f"({', '.join(symbol.params)})"
+            elif symbol.params:
                 detail = f"({', '.join(symbol.inputs)}; {', '.join(symbol.params)})"
+            elif symbol.inputs:
+                detail = f"({', '.join(symbol.inputs)})"
+            elif symbol.kind == "let" and symbol.value is not None:
+                detail = f" = {_let_text(symbol.value)}"
             described[name] = f"{symbol.kind} {name}{detail}"
         return described
 
@@ -183,8 +210,21 @@ class Runtime:
         for item in checked.statements:
             results.extend(self._run_statement(item.statement, item.program))
             if item.program is program:
-                self.session.accepted.append(program.text_of(item.statement.span))
+                self._accept(item.statement, program)
         return results
+
+    def _accept(self, statement: ast.Statement, program: ast.Program) -> None:
+        """Record a statement for `accepted_source`, with `ans` renamed to `ans_N`."""
+        from nntk_lang.session_ans import ans_references, renamed_text
+
+        session = self.session
+        if session.ans_name is None or not ans_references(statement):
+            session.accepted.append(program.text_of(statement.span))
+            return
+        if session.ans_declaration is not None:
+            session.accepted.append(session.ans_declaration)
+            session.ans_declaration = None
+        session.accepted.append(renamed_text(program, statement, session.ans_name))
 
     # Statements ------------------------------------------------------------
 
@@ -769,6 +809,13 @@ def _provenance(estimate: Estimate) -> str:
     if estimate.samples is None:
         return estimate.method
     return f"{estimate.method}, {estimate.samples} samples, seed {estimate.seed}"
+
+
+def _let_text(value: sympy.Expr) -> str:
+    """Return a `let` value as `:env` shows it: exact, or a float to 15 digits."""
+    if isinstance(value, sympy.Float):
+        return format(float(value), ".15g")
+    return sympy.sstr(value)
 
 
 def _row_label(row: np.ndarray) -> str:

@@ -1,8 +1,7 @@
 """The REPL driven as a user would: pipe input, a real pipe and a pseudo-terminal.
 
-Until the runtime is merged these tests run against `repl_fakes`: every test
-that takes the `fake_runtime` fixture, and the subprocess tests through
-`repl_driver.py`. NNTK_REPL_REAL_RUNTIME=1 runs them against the real modules.
+Every test runs the real runtime. Kernel values come from the classical NTK of
+the linear model `w*x + b`, which is x*x' + 1 whatever the parameters.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-import repl_fakes
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
@@ -38,30 +36,45 @@ from nntk_lang.repl import (
     write_atomic,
 )
 from nntk_lang.repl_complete import NntkCompleter
+from nntk_lang.runtime import RunOptions, Runtime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DRIVER = Path(__file__).resolve().parent / "repl_driver.py"
+REPL_COMMAND = [sys.executable, "-m", "nntk_lang", "repl"]
 
+LINEAR = "model lin(x; w, b) = w*x + b\npoint p0 = {w: 1.0, b: 0.1}\n"
+"""A model whose classical NTK is x*x' + 1."""
 
-@pytest.fixture
-def fake_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stand the fakes in for `nntk_lang.runtime` and `nntk_lang.report.console`."""
-    for name, module in repl_fakes.fake_modules().items():
-        monkeypatch.setitem(sys.modules, name, module)
+SIGN_NEURON = (
+    "model sign_unit(x; w, b) = sign(w*x + b)\n"
+    "operator G = nonlocal(gaussian(0.5))\n"
+    "point p0 = {w: 1.0, b: 0.1}\n"
+)
+# Monte Carlo work of about half a minute on a 2-core CPU, for the Ctrl-C tests.
+LONG_MONTE_CARLO = "grad(sign_unit, G, at=p0, x=0.3, samples=100000000, method=mc)"
+
+NETWORK = (
+    "model net = mlp(in=1, width=512, depth=1, act=relu, out=1)\n"
+    "point q = init(net, seed=0)\n"
+    "operator G = nonlocal(gaussian(0.5))\n"
+)
+# Over two minutes on a 2-core CPU.
+LONG_NETWORK_MONTE_CARLO = (
+    "grad(net, G, at=q, x=linspace(-1, 1, 8), samples=100000, method=mc)"
+)
 
 
 class Captured:
     """A REPL whose consoles write to strings."""
 
     def __init__(self, plain: bool):
-        from nntk_lang.runtime import Runtime
-
         self.out = io.StringIO()
         self.err = io.StringIO()
-        self.runtime = Runtime()
+        console = Console(file=self.out, color_system=None, width=100)
+        options = RunOptions(print_results=False, quiet=True)
+        self.runtime = Runtime(options, console=console)
         self.repl = Repl(
             self.runtime,
-            Console(file=self.out, color_system=None, width=100),
+            console,
             Console(file=self.err, color_system=None, width=100),
             plain=plain,
         )
@@ -72,30 +85,23 @@ class Captured:
 
 
 @pytest.fixture
-def piped(fake_runtime: None) -> Captured:
+def piped() -> Captured:
     captured = Captured(plain=True)
     yield captured
     captured.repl.close()
 
 
 @pytest.fixture
-def interactive(fake_runtime: None) -> Captured:
+def interactive() -> Captured:
     captured = Captured(plain=False)
     yield captured
     captured.repl.close()
 
 
-def repl_command() -> list[str]:
-    """Return the command that starts the REPL in a subprocess."""
-    if repl_fakes.USE_REAL_RUNTIME:
-        return [sys.executable, "-m", "nntk_lang.repl"]
-    return [sys.executable, str(DRIVER)]
-
-
 def run_subprocess(stdin: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     environment = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
     return subprocess.run(
-        repl_command(),
+        REPL_COMMAND,
         input=stdin,
         check=False,
         capture_output=True,
@@ -127,9 +133,9 @@ def test_piped_ans_holds_last_value(piped: Captured) -> None:
 
 
 def test_piped_statement_spans_bracket_lines(piped: Captured) -> None:
-    script = "kernel K = nntk(m,\n   G)\nK(0.5,\n  -4)\n"
+    script = LINEAR + "kernel K = ntk(lin,\n   at=p0)\nK(0.5,\n  -4)\n"
     assert piped.piped(script) == 0
-    assert piped.out.getvalue() == "-2\n"
+    assert float(piped.out.getvalue()) == pytest.approx(0.5 * -4 + 1)
 
 
 def test_piped_trailing_operator_continues(piped: Captured) -> None:
@@ -147,7 +153,7 @@ def test_piped_stops_at_first_error(piped: Captured) -> None:
     assert status == 1
     assert piped.out.getvalue() == ""
     lines = piped.err.getvalue().splitlines()
-    assert lines[0] == "<repl>:2:5: unknown name `zz`"
+    assert lines[0] == "<repl>:2:5: undefined name `zz`"
     assert lines[1] == "  1 + zz"
     assert lines[2] == "      ^"
 
@@ -155,14 +161,14 @@ def test_piped_stops_at_first_error(piped: Captured) -> None:
 def test_piped_error_in_joined_line(piped: Captured) -> None:
     assert piped.piped("let a = 1\nlet b = a +\n   zz\n") == 1
     lines = piped.err.getvalue().splitlines()
-    assert lines[0] == "<repl>:3:4: unknown name `zz`"
+    assert lines[0] == "<repl>:3:4: undefined name `zz`"
     assert lines[1] == "     zz"
     assert lines[2] == "     ^"
 
 
 def test_piped_error_after_semicolon(piped: Captured) -> None:
     assert piped.piped("let a = 1; a + q\n") == 1
-    assert piped.err.getvalue().splitlines()[0] == "<repl>:1:16: unknown name `q`"
+    assert piped.err.getvalue().splitlines()[0] == "<repl>:1:16: undefined name `q`"
 
 
 def test_piped_error_keeps_nothing(piped: Captured) -> None:
@@ -195,21 +201,28 @@ def test_piped_comments_and_blank_lines(piped: Captured) -> None:
 
 
 def test_env_lists_names(piped: Captured) -> None:
-    assert piped.piped("let a = 1\nkernel K = nntk(m, G)\n:env\n") == 0
+    script = "let a = 1\n" + LINEAR + "kernel K = ntk(lin, at=p0)\n:env\n"
+    assert piped.piped(script) == 0
     lines = piped.out.getvalue().splitlines()
-    assert lines == ["a\tlet a = 1", "K\tkernel K = nntk(m, G)"]
+    assert lines == [
+        "a\tlet a = 1",
+        "lin\tmodel lin(x; w, b)",
+        "p0\tpoint p0",
+        "K\tkernel K(x)",
+    ]
 
 
 def test_env_table_on_terminal(interactive: Captured) -> None:
     assert interactive.repl.handle("let gamma = 0.5")
     assert interactive.repl.handle(":env")
     assert "gamma" in interactive.out.getvalue()
-    assert "let gamma = 0.5" in interactive.out.getvalue()
+    # The checker stores `let` values as exact rationals, so 0.5 shows as 1/2.
+    assert "let gamma = 1/2" in interactive.out.getvalue()
 
 
 def test_reset_forgets_names(piped: Captured) -> None:
     assert piped.piped("let a = 1\n:reset\na\n") == 1
-    assert "unknown name `a`" in piped.err.getvalue()
+    assert "undefined name `a`" in piped.err.getvalue()
 
 
 def test_save_writes_accepted_source(piped: Captured, tmp_path: Path) -> None:
@@ -221,6 +234,51 @@ def test_save_writes_accepted_source(piped: Captured, tmp_path: Path) -> None:
     assert target.read_text() == piped.runtime.accepted_source()
     assert target.read_text() == "let a = 2\neval a * 3\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["session.nntk"]
+
+
+def test_kernel_value_binds_ans(piped: Captured) -> None:
+    script = LINEAR + "kernel K = ntk(lin, at=p0)\nK(0.5, -4)\nans * 2\n"
+    assert piped.piped(script) == 0
+    printed = [float(word) for word in piped.out.getvalue().split()]
+    assert printed[0] == pytest.approx(0.5 * -4 + 1)
+    assert printed[1] == pytest.approx((0.5 * -4 + 1) * 2)
+
+
+def test_matrix_result_leaves_ans_undefined(piped: Captured) -> None:
+    script = "1 + 1\n" + LINEAR + "kernel K = ntk(lin, at=p0)\n"
+    script += "K([1, 2], [3, 4])\nans\n"
+    assert piped.piped(script) == 1
+    assert "undefined name `ans`" in piped.err.getvalue()
+
+
+def test_save_declares_ans_it_reads(piped: Captured, tmp_path: Path) -> None:
+    target = tmp_path / "session.nntk"
+    script = "1 + 1\nans * 3\nans + ans\n" + LINEAR
+    script += f"kernel K = ntk(lin, at=p0)\nK([1, 2], 3)\nK(ans, 1)\n:save {target}\n"
+    assert piped.piped(script) == 0
+    saved = target.read_text().splitlines()
+    assert saved[:5] == [
+        "eval 1 + 1",
+        "let ans_1 = 2.0",
+        "eval ans_1 * 3",
+        "let ans_2 = 6.0",
+        "eval ans_2 + ans_2",
+    ]
+    assert saved[-2:] == ["grid ans_4 = [4.0, 7.0]", "eval K(ans_4, 1)"]
+
+
+def test_saved_ans_session_runs(tmp_path: Path) -> None:
+    target = tmp_path / "session.nntk"
+    first = Captured(plain=True)
+    script = "1 + 1\nans * 3\n" + LINEAR + "kernel K = ntk(lin, at=p0)\n"
+    script += f"K([1, 2], 3)\nK(ans, 1)\n:save {target}\n"
+    assert first.piped(script) == 0
+    first.repl.close()
+    second = Captured(plain=True)
+    assert second.piped(f":load {target}\n") == 0
+    second.repl.close()
+    assert second.out.getvalue() == first.out.getvalue()
+    assert second.err.getvalue() == ""
 
 
 def test_saved_session_loads_again(piped: Captured, tmp_path: Path) -> None:
@@ -250,7 +308,7 @@ def test_load_error_names_the_file(piped: Captured, tmp_path: Path) -> None:
     spec = tmp_path / "broken.nntk"
     spec.write_text("let a = 1\nlet b = a + zz\n")
     assert piped.piped(f":load {spec}\n") == 1
-    assert piped.err.getvalue().startswith(f"{spec}:2:13: unknown name `zz`")
+    assert piped.err.getvalue().startswith(f"{spec}:2:13: undefined name `zz`")
 
 
 def test_help_topics(interactive: Captured) -> None:
@@ -290,8 +348,15 @@ def test_write_atomic_keeps_old_file_on_error(tmp_path: Path) -> None:
 def test_error_then_session_goes_on(interactive: Captured) -> None:
     assert not interactive.repl.handle("1 + zz")
     assert interactive.repl.handle("2 + 2")
-    assert "<repl>:1:5: unknown name `zz`" in interactive.err.getvalue()
-    assert "value = 4" in interactive.out.getvalue()
+    assert "<repl>:1:5: undefined name `zz`" in interactive.err.getvalue()
+    assert "line 2: 2 + 2 = 4" in interactive.out.getvalue()
+
+
+def test_result_shows_input_as_typed(interactive: Captured) -> None:
+    assert interactive.repl.handle("let a = 3; a * 2")
+    assert interactive.repl.handle("eval a + 1")
+    lines = interactive.out.getvalue().splitlines()
+    assert lines == ["line 1: a * 2 = 6", "line 2: eval a + 1 = 4"]
 
 
 def test_error_line_counts_session_lines(interactive: Captured) -> None:
@@ -299,21 +364,49 @@ def test_error_line_counts_session_lines(interactive: Captured) -> None:
     assert interactive.repl.handle("")
     assert not interactive.repl.handle("a +\n  zz")
     # Lines 1-2 hold the `let`, line 3 is the empty input, `zz` is on line 5.
-    assert "<repl>:5:3: unknown name `zz`" in interactive.err.getvalue()
+    assert "<repl>:5:3: undefined name `zz`" in interactive.err.getvalue()
 
 
-def test_ctrl_c_cancels_computation(interactive: Captured) -> None:
-    # interrupt_main raises KeyboardInterrupt in this thread, as Ctrl-C does.
-    timer = threading.Timer(0.3, _thread.interrupt_main)
+def test_closed_form_pretty_printed(interactive: Captured) -> None:
+    model = "model m(x; w, b) = w^2 * x / 3 + b\npoint p0 = {w: 1.0, b: 0.1}\n"
+    assert interactive.repl.handle(model + "kernel K = ntk(m, at=p0)\nK(1, 2)")
+    lines = interactive.out.getvalue().splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("∂/∂w = "))
+    # sympy's 2-D layout: numerator above the bar, denominator below it.
+    assert "2⋅w⋅x" in lines[row - 1]
+    assert "─────" in lines[row]
+    assert lines[row + 1].strip() == "3"
+    assert "∂/∂b = 1" in lines[row + 2]
+
+
+@pytest.mark.parametrize(
+    ("setup", "request_text"),
+    [(SIGN_NEURON, LONG_MONTE_CARLO), (NETWORK, LONG_NETWORK_MONTE_CARLO)],
+    ids=["symbolic", "network"],
+)
+def test_ctrl_c_cancels_computation(
+    interactive: Captured, setup: str, request_text: str
+) -> None:
+    assert interactive.repl.handle(setup)
+    interrupted: list[float] = []
+
+    def interrupt() -> None:
+        # interrupt_main raises KeyboardInterrupt in the main thread, as Ctrl-C does.
+        interrupted.append(time.monotonic())
+        _thread.interrupt_main()
+
+    timer = threading.Timer(1.0, interrupt)
     timer.start()
-    started = time.monotonic()
-    ok = interactive.repl.handle("slow(30)")
-    elapsed = time.monotonic() - started
+    ok = interactive.repl.handle(request_text)
+    stopped = time.monotonic()
+    timer.cancel()
     timer.join()
+    assert interrupted, "the Monte Carlo request ended before Ctrl-C"
     assert not ok
-    assert elapsed < 5.0
-    assert "cancelled" in interactive.err.getvalue()
+    assert stopped - interrupted[0] < 1.5
+    assert "computation cancelled" in interactive.err.getvalue()
     assert interactive.repl.handle("1 + 1")
+    assert "= 2" in interactive.out.getvalue()
 
 
 def send_to_prompt(captured: Captured, keys: str, history: Path) -> int:
@@ -336,7 +429,7 @@ def test_prompt_multiline_and_ctrl_d(interactive: Captured, tmp_path: Path) -> N
     history = tmp_path / "history"
     keys = "let a = (1 +\r2)\ra * 10\r\x04"
     assert send_to_prompt(interactive, keys, history) == 0
-    assert "value = 30" in interactive.out.getvalue()
+    assert "line 3: a * 10 = 30" in interactive.out.getvalue()
     assert interactive.err.getvalue() == ""
     assert "let a = (1 +\n+2)" in history.read_text()
 
@@ -345,7 +438,8 @@ def test_prompt_ctrl_c_discards_line(interactive: Captured, tmp_path: Path) -> N
     keys = "1 + zz\x03" + "2 * 4\r\x04"
     assert send_to_prompt(interactive, keys, tmp_path / "history") == 0
     assert interactive.err.getvalue() == ""
-    assert "value = 8" in interactive.out.getvalue()
+    # The discarded line never ran, so it takes no session line.
+    assert "line 1: 2 * 4 = 8" in interactive.out.getvalue()
 
 
 def test_prompt_quit_command(interactive: Captured, tmp_path: Path) -> None:
@@ -371,9 +465,7 @@ def test_history_path_follows_xdg(tmp_path: Path) -> None:
     assert history_path({"XDG_STATE_HOME": "relative/dir"}) == default
 
 
-def test_main_repl_reads_piped_stdin(
-    fake_runtime: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_main_repl_reads_piped_stdin(capsys: pytest.CaptureFixture[str]) -> None:
     status = main_repl(stdin=io.StringIO("let a = 1\neval a + 1\n"))
     captured = capsys.readouterr()
     assert status == 0
@@ -395,7 +487,7 @@ def test_subprocess_pipe_error_status(tmp_path: Path) -> None:
     completed = run_subprocess("let a = (1 +\n  2)\na + zz\na\n", tmp_path)
     assert completed.returncode == 1
     assert completed.stdout == ""
-    assert completed.stderr.splitlines()[0] == "<repl>:3:5: unknown name `zz`"
+    assert completed.stderr.splitlines()[0] == "<repl>:3:5: undefined name `zz`"
     assert "\x1b" not in completed.stderr
 
 
@@ -421,7 +513,7 @@ class Terminal:
             PROMPT_TOOLKIT_NO_CPR="1",
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-c", TAKE_TERMINAL, *repl_command()],
+            [sys.executable, "-c", TAKE_TERMINAL, *REPL_COMMAND],
             stdin=child,
             stdout=child,
             stderr=child,
@@ -465,10 +557,15 @@ def test_pty_session(tmp_path: Path) -> None:
         terminal.send("let a = 7\r")
         terminal.send("a * 6\r")
         terminal.wait_for("42")
-        terminal.send("slow(30)\r")
-        time.sleep(0.5)
+        for line in SIGN_NEURON.splitlines():
+            terminal.send(line + "\r")
+        # A short request first, so that torch is loaded before the timed one.
+        terminal.send(LONG_MONTE_CARLO.replace("100000000", "10000") + "\r")
+        terminal.wait_for("∂/∂b")
+        terminal.send(LONG_MONTE_CARLO + "\r")
+        time.sleep(1.5)
         terminal.send("\x03")
-        assert terminal.wait_for("cancelled", timeout=5.0) < 3.0
+        assert terminal.wait_for("computation cancelled", timeout=10.0) < 1.5
         terminal.wait_for("nntk>")
         terminal.send("\x04")
         assert terminal.close() == 0

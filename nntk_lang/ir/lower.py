@@ -277,6 +277,11 @@ class Scope:
         """Store a value the runtime built (a kernel, network or initial point)."""
         self._values[name] = value
 
+    def forget(self, name: str) -> None:
+        """Remove a name the session set itself (such as `ans`); absent names are fine."""
+        self._values.pop(name, None)
+        self._lets.pop(name, None)
+
     def _declare_function(
         self, name: str, params: tuple[ast.Ident, ...], body: ast.Expr
     ) -> None:

@@ -25,6 +25,7 @@ stores M × P or N × M × P values at once.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -130,6 +131,7 @@ def block_differences(
     rows = (size + 2 * net.n_params + 4 * hidden * inputs.x1.shape[0]) * 8
     step = plan.samples_per_chunk(rows)
     for low in range(0, samples, step):
+        plan.check_cancel()
         chunk = range(low, min(low + step, samples))
         g = random_tiles.normals(plan.seed, stream, size, chunk, range(size))
         norms = (g * g).sum(dim=1)
@@ -206,6 +208,7 @@ def _direction_gram(size: int, plan: SamplingPlan, stream: int) -> Tensor:
     step = plan.params_per_chunk(samples * 8 * 2)
     gram = torch.zeros(samples, samples, dtype=torch.float64)
     for low in range(0, size, step):
+        plan.check_cancel()
         columns = range(low, min(low + step, size))
         g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
         gram += g @ g.T
@@ -229,6 +232,7 @@ def block_projections(
     if d2 is not d1:
         projections2 = torch.zeros(len(bounds), d2.shape[0], size, dtype=torch.float64)
     for low in range(0, size, step):
+        plan.check_cancel()
         columns = range(low, min(low + step, size))
         g = random_tiles.normals(plan.seed, stream, size, range(samples), columns)
         weighted = kappa[:, None] * g
@@ -273,6 +277,7 @@ def network_nntk(
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
     assembly: Assembly = "auto",
     antithetic: bool = False,
+    cancel: Callable[[], None] | None = None,
 ) -> Estimate:
     """Estimate the NNTK K(x, x') = Σ_blocks ⟨𝒪 f(x), 𝒪 f(x')⟩ of a network.
 
@@ -294,6 +299,7 @@ def network_nntk(
         antithetic: use pairs ±zₘ, each counted as one of the M samples and
             costing two evaluations. The expectation is unchanged because ρ
             is symmetric, and the even-order terms of f cancel.
+        cancel: called between chunks; it raises `Cancelled` to stop the work.
 
     Returns:
         An Estimate with value and stderr of shape (N1, N2).
@@ -316,6 +322,7 @@ def network_nntk(
         memory_bytes,
         assembly,
         antithetic,
+        cancel,
     )
     theta = torch.as_tensor(theta, dtype=torch.float64)
     inputs = prepare_inputs(net, theta, x1, x2)

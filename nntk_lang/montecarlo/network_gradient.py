@@ -9,6 +9,7 @@ groups.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -64,6 +65,7 @@ def network_gradient(
     chunk_params: int | None = None,
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
     antithetic: bool = False,
+    cancel: Callable[[], None] | None = None,
 ) -> Estimate:
     """Estimate 𝒪 f(x; θ) under G or S for every input, block by block.
 
@@ -83,6 +85,7 @@ def network_gradient(
         chunk_params,
         memory_bytes,
         antithetic=antithetic,
+        cancel=cancel,
     )
     theta = torch.as_tensor(theta, dtype=torch.float64)
     inputs = prepare_inputs(net, theta, x, None)

@@ -85,6 +85,7 @@ def neuron_projections(
     columns = range(width * size)
 
     for low in range(0, plan.samples, step):
+        plan.check_cancel()
         chunk = range(low, min(low + step, plan.samples))
         g = random_tiles.normals(plan.seed, stream, width * size, chunk, columns)
         g = g.reshape(len(chunk), width, size)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -33,6 +34,13 @@ class SamplingPlan:
     memory_bytes: int = DEFAULT_MEMORY_BYTES
     assembly: Assembly = "auto"
     antithetic: bool = False
+    # Raises `Cancelled` once the caller requests a stop.
+    cancel: Callable[[], None] | None = field(default=None, compare=False)
+
+    def check_cancel(self) -> None:
+        """Call `cancel`, which raises `Cancelled` once a stop is requested."""
+        if self.cancel is not None:
+            self.cancel()
 
     def samples_per_chunk(self, row_bytes: int) -> int:
         """Return a sample chunk length, a multiple of the tile height if possible."""

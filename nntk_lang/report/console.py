@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import sympy
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nntk_lang.results import Result
 
@@ -124,17 +126,36 @@ def render_result(result: Result, console: Console) -> None:
     # A plot's figure shows its values; its grid is too long for a readable table.
     if not (result.kind == "plot" and result.files):
         console.print(result_table(result))
-    closed_form = result.estimate.info.get("closed_form")
-    if closed_form:
-        console.print("[dim]closed form:[/dim]", escape(closed_form))
+    _print_closed_form(result, console)
     for name in result.files:
         console.print(f"[dim]wrote[/dim] {name}")
     console.print()
 
 
+def _print_closed_form(result: Result, console: Console) -> None:
+    """Print the closed form: sympy's 2-D layout when the expressions are there."""
+    exprs = result.estimate.info.get("closed_form_exprs")
+    if not exprs:
+        closed_form = result.estimate.info.get("closed_form")
+        if closed_form:
+            console.print("[dim]closed form:[/dim]", escape(closed_form))
+        return
+    console.print("[dim]closed form:[/dim]")
+    for param, expr in exprs.items():
+        equation = sympy.Eq(sympy.Symbol(f"∂/∂{param}"), expr, evaluate=False)
+        text = sympy.pretty(equation, use_unicode=True, num_columns=console.width)
+        console.print(Text(text), soft_wrap=True)
+
+
 def render_value(result: Result) -> str:
-    """Return the plain text of a result's value, e.g. `2` for `1 + 1`."""
+    """Return the plain text of a result's value, e.g. `2` for `1 + 1`.
+
+    A one-entry vector or matrix, such as the kernel value `K(0.3, -0.5)`,
+    prints as its number.
+    """
     value = np.asarray(result.estimate.value, dtype=np.float64)
+    if value.size == 1:
+        value = value.reshape(())
     if value.ndim == 0:
         number = float(value)
         if number.is_integer() and abs(number) < 2**53:

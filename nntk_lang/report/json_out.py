@@ -68,8 +68,10 @@ def result_record(result: Result) -> dict[str, Any]:
         record["files"] = result.files
     if result.table:
         record["table"] = result.table
-    if estimate.info:
-        record["info"] = estimate.info
+    info = {key: item for key, item in estimate.info.items()
+            if key != "closed_form_exprs"}
+    if info:
+        record["info"] = info
     return to_jsonable(record)
 
 
