@@ -272,7 +272,7 @@ class Runtime:
         request = self._request_options(call)
         operator = None
         if call.func == "nntk":
-            operator = self.scope.operator(_name_arg(call, 1))
+            operator = self._operator_arg(call, 1)
         width_kw = call.keyword("width")
         width = self.scope.number(width_kw.value) if width_kw else None
         return KernelSpec(name, call.func, model, operator, theta, request, width)
@@ -311,7 +311,7 @@ class Runtime:
             kind = "kernel"
         else:
             model = self.scope.model(_name_arg(subject, 0))
-            operator = self.scope.operator(_name_arg(subject, 1))
+            operator = self._operator_arg(subject, 1)
             theta = self._theta(model, subject)
             request = self._request_options(statement.options,
                                             base=self._request_options(subject))
@@ -618,9 +618,16 @@ class Runtime:
             return theta
         return np.array([value[symbol.name] for symbol in model.params], dtype=np.float64)
 
+    def _operator_arg(self, call: ast.Call, index: int) -> Any:
+        """Return the operator argument of `call`, declared by name or written inline."""
+        expr = call.args[index]
+        if isinstance(expr, ast.Call):
+            return self.scope.operator_value(expr)
+        return self.scope.operator(_name_of(expr))
+
     def _grad(self, call: ast.Call, text: str, line: int) -> Result:
         model = self._model(_name_arg(call, 0))
-        operator = self.scope.operator(_name_arg(call, 1))
+        operator = self._operator_arg(call, 1)
         theta = self._theta(model, call)
         xs, rows = self._inputs_from_keywords(model, call)
         request = self._request_options(call)

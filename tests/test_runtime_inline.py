@@ -1,0 +1,40 @@
+"""Requests that write their operator inline instead of naming a declared one."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nntk_lang.cli import main
+
+AFFINE_INLINE = """\
+model line(x; a, b) = 3*a*x - 2*b
+point p = {a: 0.5, b: -1.0}
+eval grad(line, smoothing(0.2), at=p, x=0.4)
+eval grad(line, nonlocal(ball(0.3)), at=p, x=0.4, method=mc, samples=1000)
+kernel K = nntk(line, nonlocal(gaussian(0.5)), at=p)
+eval K(0.4, -0.5)
+compare grad(line, smoothing(0.1), at=p) on [0.4] with samples=1000
+"""
+
+
+def _run(tmp_path: Path, text: str) -> list[dict]:
+    spec = tmp_path / "spec.nntk"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    return json.loads((out / "results.json").read_text())["results"]
+
+
+def test_inline_operator_runs_in_every_request(tmp_path):
+    x, x2 = 0.4, -0.5
+    # Every operator reproduces the gradient of an affine model exactly.
+    exact = np.array([3 * x, -2.0])
+    records = _run(tmp_path, AFFINE_INLINE)
+    assert len(records) == 4
+    smoothing_grad, ball_grad, kernel, _ = records
+    np.testing.assert_allclose(np.array(smoothing_grad["value"])[0], exact)
+    z = (np.array(ball_grad["value"])[0] - exact) / np.array(ball_grad["stderr"])[0]
+    assert np.all(np.abs(z) < 5), z
+    expected_kernel = 3 * x * 3 * x2 + 4.0
+    np.testing.assert_allclose(np.array(kernel["value"]).item(), expected_kernel)
