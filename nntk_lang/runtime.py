@@ -19,7 +19,7 @@ import sympy
 from rich.console import Console
 
 from nntk_lang import dispatch
-from nntk_lang.errors import Cancelled, NntkError, NoClosedForm, SpecError
+from nntk_lang.errors import Cancelled, NoClosedForm, SpecError
 from nntk_lang.report.console import render_result
 from nntk_lang.report.json_out import ResultsFile
 from nntk_lang.report.progress import DelayedProgress
@@ -153,12 +153,10 @@ class Runtime:
     def run_file(self, path: Path) -> list[Result]:
         """Parse, check and run a spec file; write results.json when out_dir is set."""
         from nntk_lang.syntax.parser import parse
+        from nntk_lang.syntax.source import read_source
 
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NntkError(f"cannot read spec file {path}: {exc}") from exc
+        text = read_source(path)
         program = parse(text, str(path))
         if self.options.out_dir is not None:
             self._results_file = ResultsFile(self.options.out_dir, str(path))
