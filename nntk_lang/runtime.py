@@ -411,10 +411,13 @@ class Runtime:
         return result
 
     def _run_Plot(self, statement: ast.Plot, source) -> Result:
+        from nntk_lang.ir.symbolic import TargetIR
         from nntk_lang.report.figures import kernel_figure, save_figure
         from nntk_lang.report.files import path_inside
 
         text = source.text_of(statement.span)
+        if isinstance(self.scope.get(statement.subject.id), TargetIR):
+            return self._plot_target(statement, text)
         spec = self._subject_kernel(statement.subject, statement.subject.id)
         request = self._request_options(statement.options, base=spec.request)
         xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
@@ -428,6 +431,27 @@ class Runtime:
             file_name = f"plot_line{statement.span.line}_{spec.name}.png"
             figure = kernel_figure(xs[:, 0], np.asarray(estimate.value, float),
                                    f"{spec.describe()} ({estimate.method})", slices)
+            save_figure(figure, path_inside(self.options.out_dir, file_name))
+            result.files.append(file_name)
+        return result
+
+    def _plot_target(self, statement: ast.Plot, text: str) -> Result:
+        """Evaluate a target on the grid, as `fit` does, and plot it."""
+        from nntk_lang.report.figures import save_figure, target_figure
+        from nntk_lang.report.files import path_inside
+
+        target = self.scope.target(statement.subject.id)
+        n_in = max(len(target.inputs), 1)
+        grid = np.asarray(self.scope.grid_value(statement.grid), float)
+        xs = grid.reshape(-1, n_in)
+        ys = dispatch.evaluate_target(target, xs)
+        estimate = Estimate(value=np.asarray(ys, float).reshape(-1, 1), method="exact")
+        labels = {"rows": [_row_label(r) for r in xs], "columns": [target.name],
+                  "corner": ", ".join(symbol.name for symbol in target.inputs)}
+        result = Result(text, statement.span.line, "plot", estimate, labels)
+        if self.options.out_dir is not None and n_in == 1:
+            file_name = f"plot_line{statement.span.line}_{target.name}.png"
+            figure = target_figure(xs[:, 0], np.asarray(ys, float), target.name)
             save_figure(figure, path_inside(self.options.out_dir, file_name))
             result.files.append(file_name)
         return result

@@ -1,4 +1,4 @@
-"""Requests that write their operator inline instead of naming a declared one."""
+"""Requests through the `nntk run` command that used to crash the runtime."""
 
 import json
 from pathlib import Path
@@ -38,3 +38,16 @@ def test_inline_operator_runs_in_every_request(tmp_path):
     assert np.all(np.abs(z) < 5), z
     expected_kernel = 3 * x * 3 * x2 + 4.0
     np.testing.assert_allclose(np.array(kernel["value"]).item(), expected_kernel)
+
+
+def test_plot_of_target_writes_values_and_figure(tmp_path):
+    grid = np.linspace(-1, 1, 9)
+    records = _run(
+        tmp_path,
+        "target bump(x) = exp(-x^2) + 2*x\nplot bump on linspace(-1, 1, 9)\n",
+    )
+    (record,) = records
+    assert record["kind"] == "plot"
+    values = np.array(record["value"]).reshape(-1)
+    np.testing.assert_allclose(values, np.exp(-(grid**2)) + 2 * grid, rtol=1e-12)
+    assert (tmp_path / "out" / "plot_line2_bump.png").stat().st_size > 0
