@@ -19,7 +19,13 @@ import sympy
 from rich.console import Console
 
 from nntk_lang import dispatch
-from nntk_lang.errors import Cancelled, NoClosedForm, SpecError
+from nntk_lang.errors import (
+    Cancelled,
+    ConfigError,
+    NoClosedForm,
+    ResourceLimitError,
+    SpecError,
+)
 from nntk_lang.report.console import render_result
 from nntk_lang.report.json_out import ResultsFile
 from nntk_lang.report.progress import DelayedProgress
@@ -202,6 +208,18 @@ class Runtime:
                 f"no closed form for this request: {exc.reason}",
                 statement.span,
                 hint="use method=auto to fall back to Monte Carlo, or method=mc",
+                source=source.source,
+            ) from exc
+        except MemoryError as exc:
+            raise SpecError(
+                "ran out of memory while running this statement", statement.span,
+                hint="use a smaller network, fewer samples or a coarser grid",
+                source=source.source,
+            ) from exc
+        except (ConfigError, ResourceLimitError) as exc:
+            # These come from backends that know no spans; give them the statement's.
+            raise SpecError(
+                str(exc), statement.span, hint="change the value the message names",
                 source=source.source,
             ) from exc
         if produced is None:
@@ -622,7 +640,11 @@ class Runtime:
         if isinstance(value, _LoadedPoint):
             if not isinstance(model, NetworkIR):
                 raise value.error("an .npz point needs a network model")
-            value = load_point(model, value.path)
+            try:
+                value = load_point(model, value.path)
+            except ConfigError as exc:
+                hint = "save W1, b1, W2, ... with numpy.savez, shaped as init() makes them"
+                raise value.error(str(exc), hint) from exc
         if isinstance(model, NetworkIR):
             if isinstance(value, dict):
                 raise SpecError(
@@ -783,9 +805,8 @@ class _LoadedPoint:
     call: ast.Call
     source: ast.Program
 
-    def error(self, message: str) -> SpecError:
-        return SpecError(message, self.call.span, hint="use load() with a network",
-                         source=self.source.source)
+    def error(self, message: str, hint: str = "use load() with a network") -> SpecError:
+        return SpecError(message, self.call.span, hint=hint, source=self.source.source)
 
 
 def _spec_relative(source: ast.Program, call: ast.Call, name: str) -> Path:

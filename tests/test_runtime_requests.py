@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from nntk_lang.cli import main
+from nntk_lang.ir import network
 
 AFFINE_INLINE = """\
 model line(x; a, b) = 3*a*x - 2*b
@@ -51,3 +53,44 @@ def test_plot_of_target_writes_values_and_figure(tmp_path):
     values = np.array(record["value"]).reshape(-1)
     np.testing.assert_allclose(values, np.exp(-(grid**2)) + 2 * grid, rtol=1e-12)
     assert (tmp_path / "out" / "plot_line2_bump.png").stat().st_size > 0
+
+
+LOAD_POINT = """\
+model net = mlp(width=4)
+point q = load("q.npz")
+kernel K = ntk(net, at=q)
+eval K(0.1, 0.2)
+"""
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a zip archive", "it is not an .npz archive"),
+        (None, "No such file or directory"),
+    ],
+)
+def test_unreadable_point_file_points_at_load(tmp_path, capsys, content, message):
+    if content is not None:
+        (tmp_path / "q.npz").write_bytes(content)
+    spec = tmp_path / "spec.nntk"
+    spec.write_text(LOAD_POINT)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{spec}:2:11: ")
+    assert message in err
+    assert "hint: save W1, b1" in err
+    assert "Traceback" not in err
+
+
+def test_memory_error_reports_statement(tmp_path, capsys, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(network, "init", exhausted)
+    spec = tmp_path / "spec.nntk"
+    spec.write_text("model net = mlp(width=4)\npoint q = init(net, seed=0)\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{spec}:2:1: ran out of memory")
+    assert "hint: use a smaller network" in err
