@@ -202,7 +202,10 @@ class Runtime:
         started = time.perf_counter()
         self._current_source = source
         try:
-            produced = handler(statement, source)
+            # Non-finite values are reported once, by _require_finite, not as
+            # numpy warnings from the closed-form evaluation.
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                produced = handler(statement, source)
         except NoClosedForm as exc:
             raise SpecError(
                 f"no closed form for this request: {exc.reason}",
@@ -225,6 +228,8 @@ class Runtime:
         if produced is None:
             return []
         results = produced if isinstance(produced, list) else [produced]
+        for result in results:
+            _require_finite(result, statement, source)
         elapsed = time.perf_counter() - started
         for result in results:
             result.wall_time = result.wall_time or elapsed
@@ -763,6 +768,24 @@ class Runtime:
             progress.close()
         _fill_provenance(estimate, request)
         return estimate
+
+
+def _require_finite(result: Result, statement: ast.Statement, source) -> None:
+    """Raise when a gradient or kernel value is NaN or infinite."""
+    if result.kind not in ("grad", "kernel", "plot"):
+        return
+    value = np.asarray(result.estimate.value, dtype=np.float64)
+    bad = int(np.count_nonzero(~np.isfinite(value)))
+    if bad == 0:
+        return
+    raise SpecError(
+        f"{bad} of {value.size} values of this {result.kind} are NaN or infinite",
+        statement.span,
+        hint="the model is undefined or overflows near the point (log or sqrt of a "
+        "negative number, exp of a large one); change the point, the scale or "
+        "the model",
+        source=source.source,
+    )
 
 
 def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> None:

@@ -94,3 +94,24 @@ def test_memory_error_reports_statement(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith(f"{spec}:2:1: ran out of memory")
     assert "hint: use a smaller network" in err
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "eval grad(m, smoothing(0.5), at=p, x=0.3, samples=100)",
+        "kernel K = ntk(m, at=p)\neval K(0.3, -0.2)",
+    ],
+)
+def test_nan_result_is_an_error(tmp_path, capsys, request_line):
+    # sqrt(w) is NaN for every w < 0, so the request has no finite value.
+    spec = tmp_path / "spec.nntk"
+    spec.write_text(
+        "model m(x; w) = sqrt(w)*x\npoint p = {w: -1.0}\n" + request_line + "\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    last_line = 2 + request_line.count("\n") + 1
+    assert err.startswith(f"{spec}:{last_line}:1: ")
+    assert "are NaN or infinite" in err
+    assert "hint: the model is undefined" in err
