@@ -122,7 +122,8 @@ class Runtime:
 
     def set_ans(self, estimate: Estimate) -> None:
         """Bind `ans` to the last result: a number as a `let`, a vector as a grid."""
-        value = np.asarray(estimate.value, dtype=np.float64)
+        # A kernel value K(x1, x2) is a 1 x 1 matrix and a gradient a 1 x d row.
+        value = np.asarray(estimate.value, dtype=np.float64).squeeze()
         if value.ndim == 0:
             self.scope.bind_let("ans", float(value))
             self.checker.bind_session_name("ans", "let", sympy.Float(float(value), 17))

@@ -8,6 +8,7 @@ import pytest
 
 from nntk_lang.cli import main
 from nntk_lang.ir import network
+from nntk_lang.runtime import RunOptions, Runtime
 
 AFFINE_INLINE = """\
 model line(x; a, b) = 3*a*x - 2*b
@@ -115,3 +116,21 @@ def test_nan_result_is_an_error(tmp_path, capsys, request_line):
     assert err.startswith(f"{spec}:{last_line}:1: ")
     assert "are NaN or infinite" in err
     assert "hint: the model is undefined" in err
+
+
+def test_ans_binds_kernel_value_and_gradient():
+    runtime = Runtime(RunOptions(quiet=True, print_results=False))
+    runtime.execute_text(
+        "model line(x; a, b) = 3*a*x - 2*b\npoint p = {a: 0.5, b: -1.0}\n"
+        "kernel K = ntk(line, at=p)\n"
+    )
+    (kernel,) = runtime.execute_text("eval K(0.4, -0.5)")
+    runtime.set_ans(kernel.estimate)
+    (doubled,) = runtime.execute_text("eval 2 * ans")
+    # The classical NTK of an affine model is the product of its input features.
+    expected_kernel = (3 * 0.4) * (3 * -0.5) + (-2) * (-2)
+    assert float(doubled.estimate.value) == pytest.approx(2 * expected_kernel)
+    (gradient,) = runtime.execute_text("eval grad(line, smoothing(0.1), at=p, x=0.4)")
+    runtime.set_ans(gradient.estimate)
+    runtime.execute_text("grid g = ans")
+    np.testing.assert_allclose(runtime.scope.grid("g"), [3 * 0.4, -2.0])
