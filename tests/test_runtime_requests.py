@@ -134,3 +134,15 @@ def test_ans_binds_kernel_value_and_gradient():
     runtime.set_ans(gradient.estimate)
     runtime.execute_text("grid g = ans")
     np.testing.assert_allclose(runtime.scope.grid("g"), [3 * 0.4, -2.0])
+
+
+def test_output_folder_that_is_a_file(tmp_path, capsys):
+    spec = tmp_path / "spec.nntk"
+    spec.write_text("let a = 1\n")
+    blocked = tmp_path / "taken"
+    blocked.write_text("a file, not a folder")
+    assert main(["run", str(spec), "--out", str(blocked), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write `{blocked / 'results.json'}`" in err
+    assert "choose another output folder with --out" in err
+    assert "Traceback" not in err
