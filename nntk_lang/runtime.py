@@ -37,6 +37,9 @@ logger = logging.getLogger("nntk")
 
 # The language's default sample count, from the one table of call signatures.
 _DEFAULT_SAMPLES = int(SIGNATURES["grad"].keyword("samples").default)
+# Defaults come from the signatures, which the reference and the help print.
+_DEFAULT_SAMPLER = str(SIGNATURES["grad"].keyword("sampler").default)
+_DEFAULT_BASELINE = bool(SIGNATURES["grad"].keyword("baseline").default)
 
 # Sample count floor of the kernel behind a training run's predicted loss curve.
 _PREDICTION_SAMPLES = 8192
@@ -605,6 +608,8 @@ class Runtime:
         request = base or dispatch.RequestOptions(
             samples=self.options.samples or _DEFAULT_SAMPLES,
             seed=self.options.seed if self.options.seed is not None else 0,
+            sampler=_DEFAULT_SAMPLER,
+            baseline=_DEFAULT_BASELINE,
         )
         changes: dict[str, Any] = {}
         for name in ("samples", "seed"):

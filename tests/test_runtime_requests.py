@@ -9,6 +9,7 @@ import pytest
 from nntk_lang.cli import main
 from nntk_lang.ir import network
 from nntk_lang.runtime import RunOptions, Runtime
+from nntk_lang.signatures import SIGNATURES
 
 AFFINE_INLINE = """\
 model line(x; a, b) = 3*a*x - 2*b
@@ -146,3 +147,19 @@ def test_output_folder_that_is_a_file(tmp_path, capsys):
     assert f"cannot write `{blocked / 'results.json'}`" in err
     assert "choose another output folder with --out" in err
     assert "Traceback" not in err
+
+
+def test_request_defaults_follow_signatures(tmp_path):
+    grad = SIGNATURES["grad"]
+    sampler = grad.keyword("sampler").default
+    baseline = "true" if grad.keyword("baseline").default else "false"
+    request = "grad(m, smoothing(0.5), at=p, x=0.3, samples=200, method=mc"
+    records = _run(
+        tmp_path,
+        "model m(x; w) = sign(w*x - 0.2)\npoint p = {w: 1.0}\n"
+        f"eval {request})\n"
+        f"eval {request}, sampler={sampler}, baseline={baseline})\n",
+    )
+    implicit, explicit = records
+    assert implicit["estimator"] == explicit["estimator"]
+    assert implicit["value"] == explicit["value"]
