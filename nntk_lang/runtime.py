@@ -224,7 +224,7 @@ class Runtime:
                 source=source.source,
             ) from exc
         except (ConfigError, ResourceLimitError) as exc:
-            # These come from backends that know no spans; give them the statement's.
+            # Backends raise these without a span, so they get the statement's span.
             raise SpecError(
                 str(exc), statement.span, hint="change the value the message names",
                 source=source.source,
