@@ -15,10 +15,11 @@ import sympy
 
 from nntk_lang._check.context import FileContext, Symbol
 from nntk_lang._check.statements import StatementChecker
-from nntk_lang.errors import Span, SpecError, SpecErrors
+from nntk_lang.errors import NntkError, Span, SpecError, SpecErrors
 from nntk_lang.resources import stdlib_dir
 from nntk_lang.syntax import ast
 from nntk_lang.syntax.parser import parse
+from nntk_lang.syntax.source import read_source
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,12 @@ class Checker:
             return
         self._imported.add(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            context.error(
-                f"cannot read `{path}`: {error}", statement.span, "check the file"
-            )
+            text = read_source(path)
+        except SpecError as error:
+            errors.append(error)
+            return
+        except NntkError as error:
+            context.error(str(error), statement.span, "check the file")
             return
         try:
             module = parse(text, str(path))

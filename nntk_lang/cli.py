@@ -123,11 +123,9 @@ def _report(error: NntkError) -> int:
 def command_check(args: argparse.Namespace, err: Console) -> int:
     from nntk_lang.check import Limits, check
     from nntk_lang.syntax.parser import parse
+    from nntk_lang.syntax.source import read_source
 
-    try:
-        text = args.file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NntkError(f"cannot read spec file {args.file}: {exc}") from exc
+    text = read_source(args.file)
     limits = Limits(max_samples=args.max_samples, max_grid=args.max_grid)
     checked = check(parse(text, str(args.file)), limits)
     print(f"{args.file}: ok ({len(checked.statements)} statements)")

@@ -62,10 +62,11 @@ class SpecError(NntkError):
         lines = [f"{self.span}: {self.message}"]
         source_line = _line_of(self.source, self.span.line)
         if source_line is not None:
+            source_line, column = _clip(source_line, self.span.column)
             lines.append(f"  {source_line}")
             # Tabs keep their width in the caret line so the caret stays aligned.
             prefix = "".join(
-                ch if ch == "\t" else " " for ch in source_line[: self.span.column - 1]
+                ch if ch == "\t" else " " for ch in source_line[: column - 1]
             )
             lines.append(f"  {prefix}^")
         if self.hint:
@@ -113,3 +114,23 @@ def _line_of(source: str, line: int) -> str | None:
     if 1 <= line <= len(lines):
         return lines[line - 1]
     return None
+
+
+MAX_SHOWN_COLUMNS = 120
+
+
+def _clip(line: str, column: int) -> tuple[str, int]:
+    """Return at most MAX_SHOWN_COLUMNS of `line` around `column`, and its new column.
+
+    Cut ends are marked with `...`, so a generated line of thousands of
+    characters does not flood the terminal.
+    """
+    if len(line) <= MAX_SHOWN_COLUMNS:
+        return line, column
+    start = max(
+        0, min(column - 1 - MAX_SHOWN_COLUMNS // 2, len(line) - MAX_SHOWN_COLUMNS)
+    )
+    end = start + MAX_SHOWN_COLUMNS
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if end < len(line) else ""
+    return prefix + line[start:end] + suffix, column - start + len(prefix)

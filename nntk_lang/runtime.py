@@ -12,14 +12,20 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy
 from rich.console import Console
 
 from nntk_lang import dispatch
-from nntk_lang.errors import Cancelled, NntkError, NoClosedForm, SpecError
+from nntk_lang.errors import (
+    Cancelled,
+    ConfigError,
+    NoClosedForm,
+    ResourceLimitError,
+    SpecError,
+)
 from nntk_lang.ir.symbolic import TargetIR
 from nntk_lang.report.console import render_result
 from nntk_lang.report.json_out import ResultsFile
@@ -32,6 +38,9 @@ logger = logging.getLogger("nntk")
 
 # The language's default sample count, from the one table of call signatures.
 _DEFAULT_SAMPLES = int(SIGNATURES["grad"].keyword("samples").default)
+# Defaults come from the signatures, which the reference and the help print.
+_DEFAULT_SAMPLER = str(SIGNATURES["grad"].keyword("sampler").default)
+_DEFAULT_BASELINE = bool(SIGNATURES["grad"].keyword("baseline").default)
 
 # Sample count floor of the kernel behind a training run's predicted loss curve.
 _PREDICTION_SAMPLES = 8192
@@ -182,12 +191,10 @@ class Runtime:
     def run_file(self, path: Path) -> list[Result]:
         """Parse, check and run a spec file; write results.json when out_dir is set."""
         from nntk_lang.syntax.parser import parse
+        from nntk_lang.syntax.source import read_source
 
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NntkError(f"cannot read spec file {path}: {exc}") from exc
+        text = read_source(path)
         program = parse(text, str(path))
         if self.options.out_dir is not None:
             self._results_file = ResultsFile(self.options.out_dir, str(path))
@@ -240,7 +247,10 @@ class Runtime:
         started = time.perf_counter()
         self._current_source = source
         try:
-            produced = handler(statement, source)
+            # Non-finite values are reported once, by _require_finite, not as
+            # numpy warnings from the closed-form evaluation.
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                produced = handler(statement, source)
         except NoClosedForm as exc:
             raise SpecError(
                 f"no closed form for this request: {exc.reason}",
@@ -248,9 +258,23 @@ class Runtime:
                 hint="use method=auto to fall back to Monte Carlo, or method=mc",
                 source=source.source,
             ) from exc
+        except MemoryError as exc:
+            raise SpecError(
+                "ran out of memory while running this statement", statement.span,
+                hint="use a smaller network, fewer samples or a coarser grid",
+                source=source.source,
+            ) from exc
+        except (ConfigError, ResourceLimitError) as exc:
+            # Backends raise these without a span, so they get the statement's span.
+            raise SpecError(
+                str(exc), statement.span, hint="change the value the message names",
+                source=source.source,
+            ) from exc
         if produced is None:
             return []
         results = produced if isinstance(produced, list) else [produced]
+        for result in results:
+            _require_finite(result, statement, source)
         elapsed = time.perf_counter() - started
         for result in results:
             result.wall_time = result.wall_time or elapsed
@@ -314,7 +338,7 @@ class Runtime:
         request = self._request_options(call)
         operator = None
         if call.func == "nntk":
-            operator = self.scope.operator(_name_arg(call, 1))
+            operator = self._operator_arg(call, 1)
         width_kw = call.keyword("width")
         width = self.scope.number(width_kw.value) if width_kw else None
         return KernelSpec(name, call.func, model, operator, theta, request, width)
@@ -353,7 +377,7 @@ class Runtime:
             kind = "kernel"
         else:
             model = self.scope.model(_name_arg(subject, 0))
-            operator = self.scope.operator(_name_arg(subject, 1))
+            operator = self._operator_arg(subject, 1)
             theta = self._theta(model, subject)
             request = self._request_options(statement.options,
                                             base=self._request_options(subject))
@@ -478,11 +502,11 @@ class Runtime:
         from nntk_lang.report.files import path_inside
 
         text = source.text_of(statement.span)
-        xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
         if isinstance(statement.subject, ast.Name) and isinstance(
             self.scope.get(statement.subject.id), TargetIR
         ):
-            return self._plot_target(statement, text, xs)
+            return self._plot_target(statement, text)
+        xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
         spec = self._subject_kernel(statement.subject, statement.subject.id)
         request = self._request_options(statement.options, base=spec.request)
         estimate = self.evaluate_kernel(spec, xs, xs, request)
@@ -499,21 +523,23 @@ class Runtime:
             result.files.append(file_name)
         return result
 
-    def _plot_target(self, statement: ast.Plot, text: str, xs: np.ndarray) -> Result:
-        """Evaluate a target on the plot's grid and draw it."""
+    def _plot_target(self, statement: ast.Plot, text: str) -> Result:
+        """Evaluate a target on the grid, as `fit` does, and plot it."""
         from nntk_lang.report.figures import save_figure, target_figure
         from nntk_lang.report.files import path_inside
 
         target = self.scope.target(statement.subject.id)
-        values = dispatch.evaluate_target(target, xs)
-        estimate = Estimate(value=values.reshape(-1, 1), method="exact",
-                            estimator="target values")
+        n_in = max(len(target.inputs), 1)
+        grid = np.asarray(self.scope.grid_value(statement.grid), float)
+        xs = grid.reshape(-1, n_in)
+        ys = dispatch.evaluate_target(target, xs)
+        estimate = Estimate(value=np.asarray(ys, float).reshape(-1, 1), method="exact")
         labels = {"rows": [_row_label(r) for r in xs], "columns": [target.name],
-                  "corner": "x"}
+                  "corner": ", ".join(symbol.name for symbol in target.inputs)}
         result = Result(text, statement.span.line, "plot", estimate, labels)
-        if self.options.out_dir is not None:
+        if self.options.out_dir is not None and n_in == 1:
             file_name = f"plot_line{statement.span.line}_{target.name}.png"
-            figure = target_figure(xs[:, 0], values, f"target {target.name}(x)")
+            figure = target_figure(xs[:, 0], np.asarray(ys, float), target.name)
             save_figure(figure, path_inside(self.options.out_dir, file_name))
             result.files.append(file_name)
         return result
@@ -643,6 +669,8 @@ class Runtime:
         request = base or dispatch.RequestOptions(
             samples=self.options.samples or _DEFAULT_SAMPLES,
             seed=self.options.seed if self.options.seed is not None else 0,
+            sampler=_DEFAULT_SAMPLER,
+            baseline=_DEFAULT_BASELINE,
         )
         changes: dict[str, Any] = {}
         for name in ("samples", "seed"):
@@ -684,7 +712,11 @@ class Runtime:
         if isinstance(value, _LoadedPoint):
             if not isinstance(model, NetworkIR):
                 raise value.error("an .npz point needs a network model")
-            value = load_point(model, value.path)
+            try:
+                value = load_point(model, value.path)
+            except ConfigError as exc:
+                hint = "save W1, b1, W2, ... with numpy.savez, shaped as init() makes them"
+                raise value.error(str(exc), hint) from exc
         if isinstance(model, NetworkIR):
             if isinstance(value, dict):
                 raise SpecError(
@@ -702,9 +734,16 @@ class Runtime:
             return theta
         return np.array([value[symbol.name] for symbol in model.params], dtype=np.float64)
 
+    def _operator_arg(self, call: ast.Call, index: int) -> Any:
+        """Return the operator argument of `call`, declared by name or written inline."""
+        expr = call.args[index]
+        if isinstance(expr, ast.Call):
+            return self.scope.operator_value(expr)
+        return self.scope.operator(_name_of(expr))
+
     def _grad(self, call: ast.Call, text: str, line: int) -> Result:
         model = self._model(_name_arg(call, 0))
-        operator = self.scope.operator(_name_arg(call, 1))
+        operator = self._operator_arg(call, 1)
         theta = self._theta(model, call)
         xs, rows = self._inputs_from_keywords(model, call)
         request = self._request_options(call)
@@ -798,6 +837,24 @@ class Runtime:
         return estimate
 
 
+def _require_finite(result: Result, statement: ast.Statement, source) -> None:
+    """Raise when a gradient or kernel value is NaN or infinite."""
+    if result.kind not in ("grad", "kernel", "plot"):
+        return
+    value = np.asarray(result.estimate.value, dtype=np.float64)
+    bad = int(np.count_nonzero(~np.isfinite(value)))
+    if bad == 0:
+        return
+    raise SpecError(
+        f"{bad} of {value.size} values of this {result.kind} are NaN or infinite",
+        statement.span,
+        hint="the model is undefined or overflows near the point (log or sqrt of a "
+        "negative number, exp of a large one); change the point, the scale or "
+        "the model",
+        source=source.source,
+    )
+
+
 def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> None:
     if estimate.method == "mc":
         estimate.samples = estimate.samples or request.samples
@@ -852,9 +909,8 @@ class _LoadedPoint:
     call: ast.Call
     source: ast.Program
 
-    def error(self, message: str) -> SpecError:
-        return SpecError(message, self.call.span, hint="use load() with a network",
-                         source=self.source.source)
+    def error(self, message: str, hint: str = "use load() with a network") -> SpecError:
+        return SpecError(message, self.call.span, hint=hint, source=self.source.source)
 
 
 def _spec_relative(source: ast.Program, call: ast.Call, name: str) -> Path:

@@ -154,7 +154,7 @@ def _request_options() -> tuple[Parameter, ...]:
 _SAMPLER = Parameter(
     "sampler",
     Kind.CHOICE,
-    "iid",
+    "antithetic",
     ("iid", "antithetic", "sobol"),
     doc="independent draws, antithetic pairs or scrambled Sobol points",
 )

@@ -193,16 +193,32 @@ class StatementChecker:
     def _compare(self, statement: ast.Compare) -> None:
         subject = statement.subject
         if isinstance(subject, ast.Call) and subject.func in ("nntk", "ntk", "grad"):
-            self.calls.request(subject, inputs_from_grid=subject.func == "grad")
+            model = self.calls.request(subject, inputs_from_grid=subject.func == "grad")
         else:
-            self._subject(subject, ("kernel",), "compare")
+            model = self._subject(subject, ("kernel",), "compare")
+        self._one_input(model, subject.span, "compare")
         self.calls.grid(statement.grid)
         self._options("compare", statement)
 
     def _plot(self, statement: ast.Plot) -> None:
-        self._subject(statement.subject, ("kernel", "target"), "plot")
+        subject = self._subject(statement.subject, ("kernel", "target"), "plot")
+        self._one_input(subject, statement.subject.span, "plot")
         self.calls.grid(statement.grid)
         self._options("plot", statement)
+
+    def _one_input(self, symbol: Symbol | None, span: Span, verb: str) -> None:
+        """Report a subject of `compare` or `plot` whose model has several inputs.
+
+        Both statements evaluate the subject on a grid of single numbers.
+        """
+        if symbol is None or len(symbol.inputs) <= 1:
+            return
+        self.context.error(
+            f"`{verb}` needs a function of one input, but `{symbol.name}` takes "
+            f"{len(symbol.inputs)} ({', '.join(symbol.inputs)})",
+            span,
+            "evaluate it at chosen points instead, as in `eval K([0.1, 0.2], [0.3, 0.4])`",
+        )
 
     def _fit(self, statement: ast.Fit) -> None:
         target = self._subject(statement.target, ("target",), "fit")

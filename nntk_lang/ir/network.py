@@ -247,8 +247,14 @@ def load_point(net: NetworkIR, path: str | Path) -> np.ndarray:
     path = Path(path)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read parameter file {path}: {error}") from error
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(f"cannot read parameter file {path}: {reason}") from error
+    except ValueError as error:
+        # numpy reports any file that is not .npy or .npz as pickled data.
+        raise ConfigError(
+            f"cannot read parameter file {path}: it is not an .npz archive"
+        ) from error
     with archive:
         chunks = []
         for key, shape in parameter_keys(net):

@@ -99,6 +99,17 @@ def fit_figure(
     return figure
 
 
+def target_figure(xs: np.ndarray, ys: np.ndarray, title: str):
+    """Plot a one-input target y(x) on its grid."""
+    figure, axes = plt.subplots(figsize=(7.2, 4.6))
+    axes.plot(xs, ys, color="black", linewidth=1.8)
+    axes.set_xlabel("x")
+    axes.set_ylabel("y(x)")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    return figure
+
+
 def kernel_figure(xs: np.ndarray, values: np.ndarray, title: str, slices: list[int]):
     """Plot a kernel matrix as a heatmap beside slices K(x, x0) for a few x0."""
     figure, (heat, lines) = plt.subplots(1, 2, figsize=(11, 4.4))
@@ -152,16 +163,4 @@ def training_figure(curves: dict, x_test, y_test, snapshots: dict, title: str):
     functions.grid(True, alpha=0.3)
     functions.legend(fontsize=8)
     figure.suptitle(title)
-    return figure
-
-
-def target_figure(xs: np.ndarray, values: np.ndarray, title: str):
-    """Plot a target's values on its grid."""
-    figure, axes = plt.subplots(figsize=(6.4, 4.0))
-    axes.plot(xs, values, color="black", linewidth=1.8, label="target")
-    axes.set_xlabel("x")
-    axes.set_ylabel("y(x)")
-    axes.set_title(title)
-    axes.grid(True, alpha=0.3)
-    axes.legend()
     return figure

@@ -25,9 +25,20 @@ def write_atomic(path: Path, data: bytes) -> None:
 
     A reader (or an interrupted run) sees either the old file or the new one, never a
     partial write.
+
+    Raises:
+        ConfigError: the folder cannot be created or written, for example
+            because a file has its name or it is read-only.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(
+            f"cannot write `{path}`: {reason} ({error.filename}); "
+            "choose another output folder with --out"
+        ) from error
     try:
         # mkstemp creates the file with mode 0o600, so set the mode that open()
         # would give it: 0o666 less the process umask.

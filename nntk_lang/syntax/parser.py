@@ -473,7 +473,9 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     line, column = error.line, error.column
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream]
-        message = f"unexpected character `{char}`"
+        # Control and invisible characters are shown by their code point.
+        shown = char if char.isprintable() else f"U+{ord(char):04X}"
+        message = f"unexpected character `{shown}`"
         if char == '"':
             message = "unterminated string"
             hint = 'close the string with `"` on the same line'
