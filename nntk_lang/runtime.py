@@ -26,11 +26,22 @@ from nntk_lang.errors import (
     ResourceLimitError,
     SpecError,
 )
-from nntk_lang.ir.symbolic import TargetIR
 from nntk_lang.report.console import render_result
 from nntk_lang.report.json_out import ResultsFile
 from nntk_lang.report.progress import DelayedProgress
+from nntk_lang.requests import (
+    KernelSpec,
+    fill_provenance,
+    input_names,
+    n_inputs,
+    name_arg,
+    name_of,
+    parameter_labels,
+    row_label,
+    word,
+)
 from nntk_lang.results import Estimate, Result
+from nntk_lang.studies import StudyStatements
 from nntk_lang.signatures import SIGNATURES
 from nntk_lang.syntax import ast
 
@@ -42,8 +53,6 @@ _DEFAULT_SAMPLES = int(SIGNATURES["grad"].keyword("samples").default)
 _DEFAULT_SAMPLER = str(SIGNATURES["grad"].keyword("sampler").default)
 _DEFAULT_BASELINE = bool(SIGNATURES["grad"].keyword("baseline").default)
 
-# Sample count floor of the kernel behind a training run's predicted loss curve.
-_PREDICTION_SAMPLES = 8192
 
 
 @dataclass
@@ -77,24 +86,6 @@ class RunOptions:
     max_grid: int = 10**6
 
 
-@dataclass(frozen=True)
-class KernelSpec:
-    """A declared kernel: `nntk(model, op, at=p, ...)` or `ntk(model, at=p, ...)`."""
-
-    name: str
-    kind: str
-    model: Any
-    operator: Any
-    theta: np.ndarray
-    request: dispatch.RequestOptions
-    width: float | None = None
-
-    def describe(self) -> str:
-        kind = "classical NTK" if self.kind == "ntk" else "NNTK"
-        width = ", infinite width" if self.width is not None and np.isinf(self.width) else ""
-        return f"{self.name}: {kind} of {self.model.name}{width}"
-
-
 @dataclass
 class _Session:
     results: list[Result] = field(default_factory=list)
@@ -106,7 +97,7 @@ class _Session:
     ans_declaration: str | None = None
 
 
-class Runtime:
+class Runtime(StudyStatements):
     """Runs spec files or REPL input against one environment of names."""
 
     def __init__(self, options: RunOptions | None = None, console: Console | None = None):
@@ -333,7 +324,7 @@ class Runtime:
 
     def _kernel_spec(self, call: ast.Call, name: str) -> KernelSpec:
         """Build the kernel that `nntk(...)` or `ntk(...)` describes."""
-        model = self._model(_name_arg(call, 0))
+        model = self._model(name_arg(call, 0))
         theta = self._theta(model, call)
         request = self._request_options(call)
         operator = None
@@ -359,288 +350,6 @@ class Runtime:
         number = self.scope.number(value)
         return Result(text, statement.span.line, "value",
                       Estimate(value=np.asarray(number, dtype=np.float64), method="exact"))
-
-    def _run_Compare(self, statement: ast.Compare, source) -> Result:
-        from nntk_lang.compare import compare
-        from nntk_lang.report.figures import convergence_figure, save_figure
-
-        text = source.text_of(statement.span)
-        subject = statement.subject
-        grid = np.asarray(self.scope.grid_value(statement.grid), dtype=np.float64)
-        if not (isinstance(subject, ast.Call) and subject.func == "grad"):
-            spec = self._subject_kernel(subject, source.text_of(subject.span))
-            request = self._request_options(statement.options, base=spec.request)
-            xs = grid.reshape(len(grid), -1) if spec.model.n_inputs else np.zeros((1, 0))
-            evaluate = lambda req: self.evaluate_kernel(spec, xs, xs, req)  # noqa: E731
-            labels = {"rows": [_row_label(r) for r in xs],
-                      "columns": [_row_label(r) for r in xs], "corner": "x \\ x'"}
-            kind = "kernel"
-        else:
-            model = self.scope.model(_name_arg(subject, 0))
-            operator = self._operator_arg(subject, 1)
-            theta = self._theta(model, subject)
-            request = self._request_options(statement.options,
-                                            base=self._request_options(subject))
-            xs = grid.reshape(len(grid), -1)
-
-            def evaluate(req):
-                context, progress = self._context(f"compare {model.name}")
-                try:
-                    return dispatch.gradient(model, operator, theta, xs, req, context)
-                finally:
-                    progress.close()
-
-            labels = {"rows": [_row_label(r) for r in xs],
-                      "columns": [f"∂/∂{p.name}" for p in model.params], "corner": "x"}
-            kind = "grad"
-        exact = evaluate(replace(request, method="analytic"))
-        comparison = compare(
-            exact.value,
-            lambda count: evaluate(replace(request, method="mc", samples=count)),
-            request.samples,
-        )
-        sampled = comparison.sampled
-        _fill_provenance(sampled, request)
-        sampled.info.update({
-            "exact": exact.value, "z": comparison.z,
-            "relative_error": comparison.relative_error,
-            "closed_form": exact.info.get("closed_form", ""),
-            "latex": exact.info.get("latex", ""),
-            "ladder": [list(rung) for rung in comparison.ladder],
-            "subject": kind,
-        })
-        result = Result(text, statement.span.line, "compare", sampled, labels,
-                        table=comparison.summary())
-        if self.options.out_dir is not None:
-            from nntk_lang.report.files import path_inside
-
-            name = f"compare_line{statement.span.line}.png"
-            figure = convergence_figure(
-                comparison.ladder,
-                f"{source.text_of(subject.span)}: closed form against Monte Carlo "
-                f"(line {statement.span.line})")
-            save_figure(figure, path_inside(self.options.out_dir, name))
-            result.files.append(name)
-        return result
-
-    def _run_Fit(self, statement: ast.Fit, source) -> Result:
-        from nntk_lang.regression import kernel_regression, mse
-        from nntk_lang.report.figures import fit_figure
-
-        text = source.text_of(statement.span)
-        target = self.scope.target(statement.target.id)
-        n_in = max(len(target.inputs), 1)
-        x_train = np.asarray(self.scope.grid_value(statement.train), float).reshape(-1, n_in)
-        x_test = np.asarray(self.scope.grid_value(statement.test), float).reshape(-1, n_in)
-        numbers = {k.name: self.scope.number(k.value) for k in statement.options
-                   if k.name in ("ridge", "time", "lr")}
-        y_train = dispatch.evaluate_target(target, x_train)
-        y_test = dispatch.evaluate_target(target, x_test)
-        union = np.concatenate([x_train, x_test])
-        n_train = len(x_train)
-        rows, values, predictions, details = [], [], {}, {}
-        for name in statement.kernels:
-            spec: KernelSpec = self.scope.get(name.id)
-            request = self._request_options(statement.options, base=spec.request)
-            gram = self._cached_gram(spec, union, request)
-            matrix = np.asarray(gram.value, float)
-            fit = kernel_regression(
-                matrix[:n_train, :n_train], matrix[n_train:, :n_train], y_train,
-                ridge=numbers.get("ridge", 0.0), time=numbers.get("time"),
-                lr=numbers.get("lr", 1.0),
-            )
-            rows.append(name.id)
-            values.append([mse(fit.train_prediction, y_train),
-                           mse(fit.test_prediction, y_test)])
-            predictions[name.id] = fit.test_prediction
-            details[name.id] = {
-                "method": gram.method, "samples": gram.samples, "seed": gram.seed,
-                "estimator": gram.estimator,
-                "dropped_eigenvalues": fit.dropped_eigenvalues,
-                "eigenvalue_cutoff": fit.cutoff, "min_eigenvalue": fit.min_eigenvalue,
-                "test_prediction": fit.test_prediction,
-            }
-        info = {"kernels": details, "ridge": float(numbers.get("ridge", 0.0))}
-        estimate = Estimate(value=np.array(values), method="exact",
-                            estimator="kernel regression", info=info)
-        result = Result(text, statement.span.line, "fit", estimate,
-                        {"rows": rows, "columns": ["train MSE", "test MSE"],
-                         "corner": "kernel"})
-        if self.options.out_dir is not None:
-            from nntk_lang.report.figures import save_figure
-            from nntk_lang.report.files import path_inside
-
-            file_name = f"fit_line{statement.span.line}_{statement.target.id}.png"
-            figure = fit_figure(x_test[:, 0], y_test, x_train[:, 0], y_train,
-                                predictions, x_test[:, 0],
-                                f"Kernel regression of {statement.target.id}: "
-                                f"{n_train} training points, ridge {info['ridge']:g}",
-                                test_mse={row: value[1] for row, value
-                                          in zip(rows, values)})
-            save_figure(figure, path_inside(self.options.out_dir, file_name))
-            result.files.append(file_name)
-        return result
-
-    def _cached_gram(self, spec: KernelSpec, xs: np.ndarray,
-                     request: dispatch.RequestOptions) -> Estimate:
-        """Return K(xs, xs), reusing the Gram of an earlier `fit` with equal inputs.
-
-        A kernel does not depend on the target, so several `fit` statements over
-        the same grids share one (often Monte Carlo) Gram.
-        """
-        key = (id(spec), request, xs.shape, xs.tobytes())
-        cached = self._gram_cache.get(key)
-        if cached is not None and cached[0] is spec:
-            return cached[1]
-        estimate = self.evaluate_kernel(spec, xs, xs, request)
-        # Keeping `spec` alive keeps its id from being reused by another kernel.
-        self._gram_cache[key] = (spec, estimate)
-        return estimate
-
-    def _run_Plot(self, statement: ast.Plot, source) -> Result:
-        from nntk_lang.report.figures import kernel_figure, save_figure
-        from nntk_lang.report.files import path_inside
-
-        text = source.text_of(statement.span)
-        if isinstance(statement.subject, ast.Name) and isinstance(
-            self.scope.get(statement.subject.id), TargetIR
-        ):
-            return self._plot_target(statement, text)
-        xs = np.asarray(self.scope.grid_value(statement.grid), float).reshape(-1, 1)
-        spec = self._subject_kernel(statement.subject, statement.subject.id)
-        request = self._request_options(statement.options, base=spec.request)
-        estimate = self.evaluate_kernel(spec, xs, xs, request)
-        labels = {"rows": [_row_label(r) for r in xs],
-                  "columns": [_row_label(r) for r in xs], "corner": "x \\ x'"}
-        result = Result(text, statement.span.line, "plot", estimate, labels)
-        if self.options.out_dir is not None:
-            n = len(xs)
-            slices = sorted({0, n // 4, n // 2, (3 * n) // 4})
-            file_name = f"plot_line{statement.span.line}_{spec.name}.png"
-            figure = kernel_figure(xs[:, 0], np.asarray(estimate.value, float),
-                                   f"{spec.describe()} ({_provenance(estimate)})", slices)
-            save_figure(figure, path_inside(self.options.out_dir, file_name))
-            result.files.append(file_name)
-        return result
-
-    def _plot_target(self, statement: ast.Plot, text: str) -> Result:
-        """Evaluate a target on the grid, as `fit` does, and plot it."""
-        from nntk_lang.report.figures import save_figure, target_figure
-        from nntk_lang.report.files import path_inside
-
-        target = self.scope.target(statement.subject.id)
-        n_in = max(len(target.inputs), 1)
-        grid = np.asarray(self.scope.grid_value(statement.grid), float)
-        xs = grid.reshape(-1, n_in)
-        ys = dispatch.evaluate_target(target, xs)
-        estimate = Estimate(value=np.asarray(ys, float).reshape(-1, 1), method="exact")
-        labels = {"rows": [_row_label(r) for r in xs], "columns": [target.name],
-                  "corner": ", ".join(symbol.name for symbol in target.inputs)}
-        result = Result(text, statement.span.line, "plot", estimate, labels)
-        if self.options.out_dir is not None and n_in == 1:
-            file_name = f"plot_line{statement.span.line}_{target.name}.png"
-            figure = target_figure(xs[:, 0], np.asarray(ys, float), target.name)
-            save_figure(figure, path_inside(self.options.out_dir, file_name))
-            result.files.append(file_name)
-        return result
-
-    def _run_Train(self, statement: ast.Train, source) -> Result:
-        from nntk_lang import dispatch_network, training
-        from nntk_lang.ir.network import NetworkIR
-        from nntk_lang.signatures import OPTIONS
-
-        text = source.text_of(statement.span)
-        model = self._model(statement.model.id)
-        target = self.scope.target(statement.target.id)
-        operator = self.scope.operator(statement.operator.id)
-        point_call = ast.Call(statement.point.span, "train", statement.point.span, (),
-                              (ast.Keyword(statement.point.span, "at", statement.point),))
-        theta0 = self._theta(model, point_call)
-        options = self.scope.options(statement.options, OPTIONS["train"])
-        request = self._request_options(statement.options)
-        steps, lr = int(options["steps"]), float(options["lr"])
-        n_in = _n_inputs(model)
-        x_train = self._grid_option(statement, "points", (-1.0, 1.0, 32)).reshape(-1, n_in)
-        x_test = self._grid_option(statement, "test", (-1.0, 1.0, 201)).reshape(-1, n_in)
-        y_train = dispatch.evaluate_target(target, x_train)
-        y_test = dispatch.evaluate_target(target, x_test)
-        network = isinstance(model, NetworkIR)
-
-        def forward(theta, xs):
-            if network:
-                return dispatch_network.network_outputs(model, theta, xs)
-            return dispatch.evaluate_model(model, theta, xs)
-
-        def nonlocal_gradient(theta, xs, step):
-            # A fresh, reproducible batch of perturbations at every step.
-            step_request = replace(request, seed=request.seed * 1_000_003 + step)
-            return np.asarray(self._gradient(model, operator, theta, xs, step_request,
-                                             quiet=True).value, dtype=np.float64)
-
-        def ordinary_gradient(theta, xs, step):
-            if network:
-                return dispatch_network.network_jacobian(model, theta, xs)
-            return np.asarray(dispatch.classical_gradient(
-                model, theta, xs, request, dispatch.BackendContext()).value)
-
-        context, progress = self._context(f"train {model.name}")
-        curves = {}
-        try:
-            trained = training.gradient_descent(
-                forward, nonlocal_gradient, theta0, x_train, y_train, x_test, y_test,
-                steps=steps, lr=lr, cancel=self._check_cancel, progress=progress)
-            ordinary = training.gradient_descent(
-                forward, ordinary_gradient, theta0, x_train, y_train, x_test, y_test,
-                steps=steps, lr=lr, cancel=self._check_cancel)
-        finally:
-            progress.close()
-        union = np.concatenate([x_train, x_test])
-        # The prediction needs a far less noisy kernel than one descent step's
-        # gradient, so it gets at least _PREDICTION_SAMPLES samples.
-        kernel_request = replace(request, samples=max(request.samples, _PREDICTION_SAMPLES))
-        spec = KernelSpec(statement.operator.id, "nntk", model, operator, theta0,
-                          kernel_request)
-        kernel = self.evaluate_kernel(spec, union, union, kernel_request)
-        gram = np.asarray(kernel.value, dtype=np.float64)
-        n = len(x_train)
-        predicted = training.kernel_prediction(
-            gram[:n, :n], gram[n:, :n], forward(theta0, x_train), forward(theta0, x_test),
-            y_train, y_test, steps=steps, lr=lr)
-        curves = {f"descent with {statement.operator.id}": (trained, "-"),
-                  "NNTK prediction": (predicted, "--"),
-                  "ordinary gradient descent": (ordinary, ":")}
-        rows = list(curves)
-        value = np.array([[c.train_mse[0], c.train_mse[-1], c.test_mse[-1]]
-                          for c, _ in curves.values()])
-        info = {label: {"steps": c.steps, "train_mse": c.train_mse, "test_mse": c.test_mse}
-                for label, (c, _) in curves.items()}
-        estimate = Estimate(value=value, method="mc",
-                            samples=request.samples, seed=request.seed,
-                            estimator=f"gradient descent, {steps} steps, lr={lr}",
-                            info={"curves": info, "kernel_method": kernel.method,
-                                  "kernel_samples": kernel.samples})
-        result = Result(text, statement.span.line, "train", estimate,
-                        {"rows": rows, "columns": ["MSE at start", "final train MSE",
-                                                   "final test MSE"], "corner": "run"})
-        if self.options.out_dir is not None:
-            from nntk_lang.report.figures import save_figure, training_figure
-            from nntk_lang.report.files import path_inside
-
-            name = f"train_line{statement.span.line}_{model.name}.png"
-            figure = training_figure(
-                curves, x_test[:, 0], y_test, trained.snapshots,
-                f"{model.name} on {target.name}: descent with {statement.operator.id} "
-                f"against the NNTK's prediction")
-            save_figure(figure, path_inside(self.options.out_dir, name))
-            result.files.append(name)
-        return result
-
-    def _grid_option(self, statement, name: str, default: tuple) -> np.ndarray:
-        for keyword in statement.options:
-            if keyword.name == name:
-                return np.asarray(self.scope.grid_value(keyword.value), dtype=np.float64)
-        start, stop, count = default
-        return np.linspace(start, stop, count)
 
     # Requests --------------------------------------------------------------
 
@@ -680,10 +389,10 @@ class Runtime:
         for name in ("method", "sampler", "estimator"):
             keyword = by_name.get(name)
             if keyword is not None:
-                changes[name] = _word(keyword.value)
+                changes[name] = word(keyword.value)
         keyword = by_name.get("baseline")
         if keyword is not None:
-            changes["baseline"] = _word(keyword.value) == "true"
+            changes["baseline"] = word(keyword.value) == "true"
         return replace(request, **changes)
 
     def _model(self, name: str):
@@ -708,7 +417,7 @@ class Runtime:
         elif isinstance(expr, ast.Call):
             value = self._built_point(expr, self._current_source)
         else:
-            value = self.scope.get(_name_of(expr))
+            value = self.scope.get(name_of(expr))
         if isinstance(value, _LoadedPoint):
             if not isinstance(model, NetworkIR):
                 raise value.error("an .npz point needs a network model")
@@ -739,17 +448,17 @@ class Runtime:
         expr = call.args[index]
         if isinstance(expr, ast.Call):
             return self.scope.operator_value(expr)
-        return self.scope.operator(_name_of(expr))
+        return self.scope.operator(name_of(expr))
 
     def _grad(self, call: ast.Call, text: str, line: int) -> Result:
-        model = self._model(_name_arg(call, 0))
+        model = self._model(name_arg(call, 0))
         operator = self._operator_arg(call, 1)
         theta = self._theta(model, call)
         xs, rows = self._inputs_from_keywords(model, call)
         request = self._request_options(call)
         estimate = self._gradient(model, operator, theta, xs, request)
-        labels = {"rows": rows, "columns": _parameter_labels(model, estimate),
-                  "corner": ", ".join(_input_names(model))}
+        labels = {"rows": rows, "columns": parameter_labels(model, estimate),
+                  "corner": ", ".join(input_names(model))}
         return Result(text, line, "grad", estimate, labels)
 
     def _gradient(self, model, operator, theta, xs, request, quiet: bool = False
@@ -766,12 +475,12 @@ class Runtime:
                 estimate = dispatch.gradient(model, operator, theta, xs, request, context)
         finally:
             progress.close()
-        _fill_provenance(estimate, request)
+        fill_provenance(estimate, request)
         return estimate
 
     def _inputs_from_keywords(self, model, call: ast.Call) -> tuple[np.ndarray, list[str]]:
         columns = []
-        for name in _input_names(model):
+        for name in input_names(model):
             keyword = call.keyword(name)
             columns.append(self._points(keyword.value))
         if not columns:
@@ -801,12 +510,12 @@ class Runtime:
     def _kernel_value(self, call: ast.Call, text: str, line: int) -> Result:
         spec: KernelSpec = self.scope.get(call.func)
         request = self._request_options(call, base=spec.request)
-        n_in = _n_inputs(spec.model)
+        n_in = n_inputs(spec.model)
         x1 = self._kernel_points(call.args[0], n_in)
         x2 = self._kernel_points(call.args[1], n_in)
         estimate = self.evaluate_kernel(spec, x1, x2, request)
-        labels = {"rows": [_row_label(r) for r in x1],
-                  "columns": [_row_label(r) for r in x2], "corner": "x \\ x'"}
+        labels = {"rows": [row_label(r) for r in x1],
+                  "columns": [row_label(r) for r in x2], "corner": "x \\ x'"}
         return Result(text, line, "kernel", estimate, labels)
 
     def evaluate_kernel(self, spec: KernelSpec, x1: np.ndarray, x2: np.ndarray,
@@ -833,7 +542,7 @@ class Runtime:
                                            request, context)
         finally:
             progress.close()
-        _fill_provenance(estimate, request)
+        fill_provenance(estimate, request)
         return estimate
 
 
@@ -855,17 +564,6 @@ def _require_finite(result: Result, statement: ast.Statement, source) -> None:
     )
 
 
-def _fill_provenance(estimate: Estimate, request: dispatch.RequestOptions) -> None:
-    if estimate.method == "mc":
-        estimate.samples = estimate.samples or request.samples
-        estimate.seed = request.seed if estimate.seed is None else estimate.seed
-
-
-def _provenance(estimate: Estimate) -> str:
-    """Return the method of an estimate, with its sample count and seed if sampled."""
-    if estimate.samples is None:
-        return estimate.method
-    return f"{estimate.method}, {estimate.samples} samples, seed {estimate.seed}"
 
 
 def _let_text(value: sympy.Expr) -> str:
@@ -875,30 +573,12 @@ def _let_text(value: sympy.Expr) -> str:
     return sympy.sstr(value)
 
 
-def _row_label(row: np.ndarray) -> str:
-    return ", ".join(format(float(v), "g") for v in row)
-
 
 def _keyword_of(statement) -> str:
     return type(statement).__name__.lower()
 
 
-def _name_of(expr: ast.Expr) -> str:
-    assert isinstance(expr, ast.Name), "the checker guarantees a name here"
-    return expr.id
 
-
-def _name_arg(call: ast.Call, index: int) -> str:
-    return _name_of(call.args[index])
-
-
-def _word(expr: ast.Expr) -> str:
-    """Return an enum-like keyword value (`method=mc`, `baseline=true`) as text."""
-    if isinstance(expr, ast.Name):
-        return expr.id
-    if isinstance(expr, ast.String):
-        return expr.value
-    raise TypeError(f"expected a word, got {type(expr).__name__}")
 
 
 @dataclass(frozen=True)
@@ -926,23 +606,3 @@ def _spec_relative(source: ast.Program, call: ast.Call, name: str) -> Path:
     return path
 
 
-def _input_names(model) -> list[str]:
-    from nntk_lang.ir.network import NetworkIR
-
-    if isinstance(model, NetworkIR):
-        if model.n_inputs == 1:
-            return ["x"]
-        return [f"x{i + 1}" for i in range(model.n_inputs)]
-    return [symbol.name for symbol in model.inputs]
-
-
-def _n_inputs(model) -> int:
-    return len(_input_names(model))
-
-
-def _parameter_labels(model, estimate: Estimate) -> list[str]:
-    from nntk_lang.ir.network import NetworkIR
-
-    if isinstance(model, NetworkIR):
-        return [f"θ{j}" for j in range(np.shape(estimate.value)[1])]
-    return [f"∂/∂{p.name}" for p in model.params]
