@@ -63,15 +63,21 @@ def compile_times(scope: Scope) -> None:
             model, op = scope.model(model_name), scope.operator(op_name)
             with tempfile.TemporaryDirectory() as folder:
                 cache_dir = Path(folder)
-                _, cold = _timed(lambda: closed_form_gradient(model, op, cache_dir=cache_dir))
+                _, cold = _timed(
+                    lambda: closed_form_gradient(model, op, cache_dir=cache_dir)
+                )
                 _, cached = _timed(
                     lambda: closed_form_gradient(model, op, cache_dir=cache_dir)
                 )
-            print(f"{model_name:<10} {op_name:<3} {cold:9.4f} {cached:9.4f} "
-                  f"{cold / cached:12.1f}")
+            print(
+                f"{model_name:<10} {op_name:<3} {cold:9.4f} {cached:9.4f} "
+                f"{cold / cached:12.1f}"
+            )
 
 
-def grid_against_mc(scope: Scope, n_grid: int, samples: int, accuracies: list[float]) -> None:
+def grid_against_mc(
+    scope: Scope, n_grid: int, samples: int, accuracies: list[float]
+) -> None:
     model, op = scope.model("sign_unit"), scope.operator("S")
     theta = np.array([1.0, 0.1])
     xs = np.linspace(-1, 1, n_grid).reshape(-1, 1)
@@ -83,19 +89,25 @@ def grid_against_mc(scope: Scope, n_grid: int, samples: int, accuracies: list[fl
 
     exact, closed_seconds = _timed(closed_grid)
     options = MCOptions(samples=samples, seed=0)
-    estimate, mc_seconds = _timed(lambda: estimate_kernel(model, op, theta, xs, xs, options))
+    estimate, mc_seconds = _timed(
+        lambda: estimate_kernel(model, op, theta, xs, xs, options)
+    )
     # Relative to the kernel's RMS size: entries near zero would make a per-entry
     # relative error meaningless.
     stderr = np.asarray(estimate.stderr)
     rms_relative = float(np.sqrt(np.mean(stderr**2)) / np.sqrt(np.mean(exact**2)))
     print(f"\n{n_grid} x {n_grid} NNTK of sign(w x + b) under smoothing(0.5)")
     print(f"closed form: {closed_seconds:.3f} s")
-    print(f"Monte Carlo: {mc_seconds:.3f} s at M = {samples}, "
-          f"RMS relative standard error {rms_relative:.3g}")
+    print(
+        f"Monte Carlo: {mc_seconds:.3f} s at M = {samples}, "
+        f"RMS relative standard error {rms_relative:.3g}"
+    )
     for accuracy in accuracies:
         needed = mc_seconds * (rms_relative / accuracy) ** 2
-        print(f"  to reach {accuracy:g} relative: about {needed:.3g} s "
-              f"(Monte Carlo / closed form = {needed / closed_seconds:.3g})")
+        print(
+            f"  to reach {accuracy:g} relative: about {needed:.3g} s "
+            f"(Monte Carlo / closed form = {needed / closed_seconds:.3g})"
+        )
 
 
 def main() -> None:

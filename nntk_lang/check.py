@@ -67,7 +67,9 @@ class Checker:
         self.symbols: dict[str, Symbol] = {}
         self._imported: set[Path] = set()
 
-    def bind_session_name(self, name: str, kind: str, value: sympy.Expr | None = None) -> None:
+    def bind_session_name(
+        self, name: str, kind: str, value: sympy.Expr | None = None
+    ) -> None:
         """Declare (or redeclare) a name the session sets itself, such as `ans`."""
         program = ast.Program("<session>", "", ())
         span = Span("<session>", 1, 1, 1, 1)

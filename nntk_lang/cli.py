@@ -53,11 +53,18 @@ def _seed(text: str) -> int:
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-samples", type=_positive_int, default=10**8,
-                        help="cap on the Monte Carlo samples of one request "
-                             "(default 100000000)")
-    parser.add_argument("--max-grid", type=_positive_int, default=10**6,
-                        help="cap on the points of one grid (default 1000000)")
+    parser.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        default=10**8,
+        help="cap on the Monte Carlo samples of one request (default 100000000)",
+    )
+    parser.add_argument(
+        "--max-grid",
+        type=_positive_int,
+        default=10**6,
+        help="cap on the points of one grid (default 1000000)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,46 +73,101 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run, check and explore .nntk specs of nonlocal neural tangent kernels.",
     )
     parser.add_argument("--version", action="version", version=f"nntk {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log more (-v: info, -vv: debug)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more (-v: info, -vv: debug)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a spec and write results.json")
     run.add_argument("file", type=Path, help="the .nntk spec to run")
-    run.add_argument("--out", type=Path, default=None,
-                     help="output folder (default: out/<spec name>)")
-    run.add_argument("--seed", type=_seed, default=None,
-                     help="seed of requests that give no seed= (default 0)")
-    run.add_argument("--samples", type=_positive_int, default=None,
-                     help="Monte Carlo samples of requests that give no samples=")
-    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                     help="torch device for Monte Carlo work (auto: cuda when available)")
-    run.add_argument("--dtype", choices=["float64", "float32"], default="float64",
-                     help="evaluation dtype; sums are always accumulated in float64")
-    run.add_argument("--memory", type=parse_memory, default=None,
-                     help="memory budget per Monte Carlo chunk, e.g. 2G "
-                          "(default: a share of the free memory)")
-    run.add_argument("--symbolic-timeout", type=float, default=30.0,
-                     help="seconds of symbolic work per closed form before Monte Carlo "
-                          "is used instead (default 30)")
-    run.add_argument("--cache-dir", type=Path, default=None,
-                     help="closed-form cache (default: $XDG_CACHE_HOME/nntk)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: out/<spec name>)",
+    )
+    run.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed of requests that give no seed= (default 0)",
+    )
+    run.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=None,
+        help="Monte Carlo samples of requests that give no samples=",
+    )
+    run.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="torch device for Monte Carlo work (auto: cuda when available)",
+    )
+    run.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="evaluation dtype; sums are always accumulated in float64",
+    )
+    run.add_argument(
+        "--memory",
+        type=parse_memory,
+        default=None,
+        help="memory budget per Monte Carlo chunk, e.g. 2G "
+        "(default: a share of the free memory)",
+    )
+    run.add_argument(
+        "--symbolic-timeout",
+        type=float,
+        default=30.0,
+        help="seconds of symbolic work per closed form before Monte Carlo "
+        "is used instead (default 30)",
+    )
+    run.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="closed-form cache (default: $XDG_CACHE_HOME/nntk)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_limits(run)
 
-    check = commands.add_parser("check", help="parse and check a spec without running it")
+    check = commands.add_parser(
+        "check", help="parse and check a spec without running it"
+    )
     check.add_argument("file", type=Path, help="the .nntk spec to check")
     _add_limits(check)
 
     repl = commands.add_parser("repl", help="interactive nntk")
-    repl.add_argument("--out", type=Path, default=None,
-                      help="output folder for figures of compare, fit and plot")
-    repl.add_argument("--seed", type=_seed, default=None,
-                      help="seed of requests that give no seed= (default 0)")
-    repl.add_argument("--samples", type=_positive_int, default=None,
-                      help="Monte Carlo samples of requests that give no samples=")
-    repl.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                      help="torch device for Monte Carlo work")
+    repl.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder for figures of compare, fit and plot",
+    )
+    repl.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed of requests that give no seed= (default 0)",
+    )
+    repl.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=None,
+        help="Monte Carlo samples of requests that give no samples=",
+    )
+    repl.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="torch device for Monte Carlo work",
+    )
     return parser
 
 
@@ -161,8 +223,12 @@ def command_repl(args: argparse.Namespace, err: Console) -> int:
     from nntk_lang.runtime import RunOptions
 
     options = RunOptions(
-        out_dir=args.out, seed=args.seed, samples=args.samples, device=args.device,
-        quiet=True, print_results=False,
+        out_dir=args.out,
+        seed=args.seed,
+        samples=args.samples,
+        device=args.device,
+        quiet=True,
+        print_results=False,
     )
     return main_repl(options)
 

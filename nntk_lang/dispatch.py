@@ -135,8 +135,13 @@ def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
 
         from nntk_lang.montecarlo.attention import attention_gradient
 
-        return attention_gradient(_batched(model, xs), torch.as_tensor(theta), op,
-                                  samples=request.samples, seed=request.seed)
+        return attention_gradient(
+            _batched(model, xs),
+            torch.as_tensor(theta),
+            op,
+            samples=request.samples,
+            seed=request.seed,
+        )
     from nntk_lang.montecarlo.estimators import estimate_gradient
 
     return estimate_gradient(model, op, theta, xs, options)
@@ -164,9 +169,14 @@ def kernel(
         from nntk_lang.montecarlo.attention_kernel import attention_nntk
 
         union = np.concatenate([x1, x2])
-        estimate = attention_nntk(_batched(model, union), torch.as_tensor(theta), op,
-                                  samples=request.samples, seed=request.seed,
-                                  statistic=request.estimator)
+        estimate = attention_nntk(
+            _batched(model, union),
+            torch.as_tensor(theta),
+            op,
+            samples=request.samples,
+            seed=request.seed,
+            statistic=request.estimator,
+        )
         n1 = len(x1)
         estimate.value = np.asarray(estimate.value)[:n1, n1:]
         estimate.stderr = np.asarray(estimate.stderr)[:n1, n1:]
@@ -201,7 +211,9 @@ def classical_ntk(
         else:
             g1 = np.asarray(form.evaluate(theta, x1), dtype=np.float64)
             g2 = np.asarray(form.evaluate(theta, x2), dtype=np.float64)
-            return Estimate(value=g1 @ g2.T, method="analytic", info=_analytic_info(form))
+            return Estimate(
+                value=g1 @ g2.T, method="analytic", info=_analytic_info(form)
+            )
     from nntk_lang.montecarlo.classical import classical_ntk as autodiff_ntk
 
     return autodiff_ntk(model, theta, x1, x2)
@@ -233,7 +245,9 @@ def evaluate_target(target, xs: np.ndarray) -> np.ndarray:
     return values[:, 0].detach().cpu().numpy().astype(np.float64)
 
 
-def evaluate_model(model: SymbolicModelIR, theta: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def evaluate_model(
+    model: SymbolicModelIR, theta: np.ndarray, xs: np.ndarray
+) -> np.ndarray:
     """Evaluate f(x; θ) at one parameter point for each row of `xs`: shape [N]."""
     import torch
 

@@ -59,8 +59,9 @@ def network_kernel(
         from nntk_lang.analytic.smoothed_network import smoothed_network_nntk
 
         try:
-            return smoothed_network_nntk(net, theta, x1, x2, sigma=op.sigma,
-                                         blocks=op.blocks)
+            return smoothed_network_nntk(
+                net, theta, x1, x2, sigma=op.sigma, blocks=op.blocks
+            )
         except NoClosedForm:
             if request.method == "analytic":
                 raise
@@ -75,19 +76,32 @@ def network_kernel(
         from nntk_lang.montecarlo.attention_kernel import attention_nntk
 
         union = np.concatenate([x1, x2])
-        estimate = attention_nntk(_evaluate(net, union), torch.as_tensor(theta), op,
-                                  samples=request.samples, seed=request.seed,
-                                  statistic=request.estimator)
-        value = np.asarray(estimate.value)[: len(x1), len(x1):]
-        stderr = np.asarray(estimate.stderr)[: len(x1), len(x1):]
+        estimate = attention_nntk(
+            _evaluate(net, union),
+            torch.as_tensor(theta),
+            op,
+            samples=request.samples,
+            seed=request.seed,
+            statistic=request.estimator,
+        )
+        value = np.asarray(estimate.value)[: len(x1), len(x1) :]
+        stderr = np.asarray(estimate.stderr)[: len(x1), len(x1) :]
         estimate.value, estimate.stderr = value, stderr
         return estimate
     from nntk_lang.montecarlo.network import network_nntk
 
-    return network_nntk(net, op, theta, x1, x2, samples=request.samples,
-                        seed=request.seed, statistic=request.estimator,
-                        antithetic=request.sampler == "antithetic",
-                        cancel=context.cancel)
+    return network_nntk(
+        net,
+        op,
+        theta,
+        x1,
+        x2,
+        samples=request.samples,
+        seed=request.seed,
+        statistic=request.estimator,
+        antithetic=request.sampler == "antithetic",
+        cancel=context.cancel,
+    )
 
 
 def network_gradient(
@@ -104,12 +118,25 @@ def network_gradient(
     if isinstance(op, Attention):
         from nntk_lang.montecarlo.attention import attention_gradient
 
-        return attention_gradient(_evaluate(net, xs), torch.as_tensor(theta), op,
-                                  samples=request.samples, seed=request.seed)
+        return attention_gradient(
+            _evaluate(net, xs),
+            torch.as_tensor(theta),
+            op,
+            samples=request.samples,
+            seed=request.seed,
+        )
     from nntk_lang.montecarlo.network_gradient import network_gradient as estimate
 
-    return estimate(net, op, theta, xs, samples=request.samples, seed=request.seed,
-                    antithetic=request.sampler == "antithetic", cancel=context.cancel)
+    return estimate(
+        net,
+        op,
+        theta,
+        xs,
+        samples=request.samples,
+        seed=request.seed,
+        antithetic=request.sampler == "antithetic",
+        cancel=context.cancel,
+    )
 
 
 def network_classical_ntk(
@@ -127,10 +154,17 @@ def network_classical_ntk(
         return ntk(net, x1, x2)
     from nntk_lang.montecarlo.empirical_ntk import empirical_ntk
 
-    value = empirical_ntk(net, torch.as_tensor(np.asarray(theta, dtype=np.float64)),
-                          torch.as_tensor(x1), torch.as_tensor(x2))
-    return Estimate(value=value.numpy(), method="autodiff",
-                    estimator="layer-wise structured contraction")
+    value = empirical_ntk(
+        net,
+        torch.as_tensor(np.asarray(theta, dtype=np.float64)),
+        torch.as_tensor(x1),
+        torch.as_tensor(x2),
+    )
+    return Estimate(
+        value=value.numpy(),
+        method="autodiff",
+        estimator="layer-wise structured contraction",
+    )
 
 
 def network_outputs(net: NetworkIR, theta: np.ndarray, xs: np.ndarray) -> np.ndarray:

@@ -54,7 +54,6 @@ _DEFAULT_SAMPLER = str(SIGNATURES["grad"].keyword("sampler").default)
 _DEFAULT_BASELINE = bool(SIGNATURES["grad"].keyword("baseline").default)
 
 
-
 @dataclass
 class RunOptions:
     """Settings of a run that the command line sets.
@@ -100,7 +99,9 @@ class _Session:
 class Runtime(StudyStatements):
     """Runs spec files or REPL input against one environment of names."""
 
-    def __init__(self, options: RunOptions | None = None, console: Console | None = None):
+    def __init__(
+        self, options: RunOptions | None = None, console: Console | None = None
+    ):
         self.options = options or RunOptions()
         self.console = console or Console()
         self._cancel_event = threading.Event()
@@ -114,8 +115,9 @@ class Runtime(StudyStatements):
         from nntk_lang.check import Checker, Limits
         from nntk_lang.ir.lower import Scope
 
-        self.checker = Checker(Limits(max_samples=self.options.max_samples,
-                                      max_grid=self.options.max_grid))
+        self.checker = Checker(
+            Limits(max_samples=self.options.max_samples, max_grid=self.options.max_grid)
+        )
         self.scope = Scope()
         self.session = _Session()
         self._gram_cache: dict[tuple, tuple[KernelSpec, Estimate]] = {}
@@ -174,8 +176,10 @@ class Runtime(StudyStatements):
 
     def accepted_source(self) -> str:
         """Return the accepted statements of the session as spec text."""
-        return "".join(text if text.endswith("\n") else text + "\n"
-                       for text in self.session.accepted)
+        return "".join(
+            text if text.endswith("\n") else text + "\n"
+            for text in self.session.accepted
+        )
 
     # Entry points ----------------------------------------------------------
 
@@ -192,7 +196,9 @@ class Runtime(StudyStatements):
             self._results_file.write()
         return self._run_program(program)
 
-    def execute_text(self, text: str, path: str = "<repl>", first_line: int = 1) -> list[Result]:
+    def execute_text(
+        self, text: str, path: str = "<repl>", first_line: int = 1
+    ) -> list[Result]:
         """Parse, check and run `text` in the current session (the REPL's entry)."""
         from nntk_lang.syntax.parser import parse
 
@@ -226,7 +232,9 @@ class Runtime(StudyStatements):
 
     # Statements ------------------------------------------------------------
 
-    def _run_statement(self, statement: ast.Statement, source: ast.Program) -> list[Result]:
+    def _run_statement(
+        self, statement: ast.Statement, source: ast.Program
+    ) -> list[Result]:
         handler = getattr(self, f"_run_{type(statement).__name__}", None)
         if handler is None:
             raise SpecError(
@@ -251,14 +259,17 @@ class Runtime(StudyStatements):
             ) from exc
         except MemoryError as exc:
             raise SpecError(
-                "ran out of memory while running this statement", statement.span,
+                "ran out of memory while running this statement",
+                statement.span,
                 hint="use a smaller network, fewer samples or a coarser grid",
                 source=source.source,
             ) from exc
         except (ConfigError, ResourceLimitError) as exc:
             # Backends raise these without a span, so they get the statement's span.
             raise SpecError(
-                str(exc), statement.span, hint="change the value the message names",
+                str(exc),
+                statement.span,
+                hint="change the value the message names",
                 source=source.source,
             ) from exc
         if produced is None:
@@ -305,8 +316,9 @@ class Runtime(StudyStatements):
 
         options = self.scope.arguments(statement.value, SIGNATURES["mlp"])
         options = {key: value for key, value in options.items() if value is not None}
-        self.scope.bind(statement.name.name,
-                        mlp_from_options(statement.name.name, options))
+        self.scope.bind(
+            statement.name.name, mlp_from_options(statement.name.name, options)
+        )
 
     def _built_point(self, call: ast.Call, source: ast.Program):
         """Return the parameters that `init(net, seed=)` or `load("file.npz")` give."""
@@ -316,7 +328,9 @@ class Runtime(StudyStatements):
         arguments = self.scope.arguments(call, SIGNATURES[call.func])
         if call.func == "init":
             return init(arguments["net"], int(arguments["seed"]))
-        return _LoadedPoint(_spec_relative(source, call, arguments["path"]), call, source)
+        return _LoadedPoint(
+            _spec_relative(source, call, arguments["path"]), call, source
+        )
 
     def _run_KernelDecl(self, statement: ast.KernelDecl, source) -> None:
         spec = self._kernel_spec(statement.value, statement.name.name)
@@ -345,18 +359,26 @@ class Runtime(StudyStatements):
         text = source.text_of(statement.span)
         if isinstance(value, ast.Call) and value.func == "grad":
             return self._grad(value, text, statement.span.line)
-        if isinstance(value, ast.Call) and isinstance(self.scope.get(value.func), KernelSpec):
+        if isinstance(value, ast.Call) and isinstance(
+            self.scope.get(value.func), KernelSpec
+        ):
             return self._kernel_value(value, text, statement.span.line)
         number = self.scope.number(value)
-        return Result(text, statement.span.line, "value",
-                      Estimate(value=np.asarray(number, dtype=np.float64), method="exact"))
+        return Result(
+            text,
+            statement.span.line,
+            "value",
+            Estimate(value=np.asarray(number, dtype=np.float64), method="exact"),
+        )
 
     # Requests --------------------------------------------------------------
 
-    def _context(self, description: str, enabled: bool = True
-                 ) -> tuple[dispatch.BackendContext, DelayedProgress]:
-        progress = DelayedProgress(self.console, description,
-                                   enabled=enabled and not self.options.quiet)
+    def _context(
+        self, description: str, enabled: bool = True
+    ) -> tuple[dispatch.BackendContext, DelayedProgress]:
+        progress = DelayedProgress(
+            self.console, description, enabled=enabled and not self.options.quiet
+        )
         context = dispatch.BackendContext(
             device=self.options.device,
             dtype=self.options.dtype,
@@ -369,8 +391,9 @@ class Runtime(StudyStatements):
         )
         return context, progress
 
-    def _request_options(self, keywords, base: dispatch.RequestOptions | None = None
-                         ) -> dispatch.RequestOptions:
+    def _request_options(
+        self, keywords, base: dispatch.RequestOptions | None = None
+    ) -> dispatch.RequestOptions:
         """Read `samples=`, `seed=`, `method=`, ... from keywords over `base`."""
         if isinstance(keywords, ast.Call):
             keywords = keywords.kwargs
@@ -424,24 +447,32 @@ class Runtime(StudyStatements):
             try:
                 value = load_point(model, value.path)
             except ConfigError as exc:
-                hint = "save W1, b1, W2, ... with numpy.savez, shaped as init() makes them"
+                hint = (
+                    "save W1, b1, W2, ... with numpy.savez, shaped as init() makes them"
+                )
                 raise value.error(str(exc), hint) from exc
         if isinstance(model, NetworkIR):
             if isinstance(value, dict):
                 raise SpecError(
                     f"network `{model.name}` takes a point from init() or load(), "
-                    "not a literal", expr.span,
+                    "not a literal",
+                    expr.span,
                     hint=f"write `point q = init({model.name}, seed=0)`",
-                    source=self._current_source.source)
+                    source=self._current_source.source,
+                )
             theta = np.asarray(value, dtype=np.float64).reshape(-1)
             if theta.shape[0] != model.n_params:
                 raise SpecError(
                     f"the point has {theta.shape[0]} parameters but network "
-                    f"`{model.name}` has {model.n_params}", expr.span,
+                    f"`{model.name}` has {model.n_params}",
+                    expr.span,
                     hint=f"initialise the point from `{model.name}` itself",
-                    source=self._current_source.source)
+                    source=self._current_source.source,
+                )
             return theta
-        return np.array([value[symbol.name] for symbol in model.params], dtype=np.float64)
+        return np.array(
+            [value[symbol.name] for symbol in model.params], dtype=np.float64
+        )
 
     def _operator_arg(self, call: ast.Call, index: int) -> Any:
         """Return the operator argument of `call`, declared by name or written inline."""
@@ -457,12 +488,16 @@ class Runtime(StudyStatements):
         xs, rows = self._inputs_from_keywords(model, call)
         request = self._request_options(call)
         estimate = self._gradient(model, operator, theta, xs, request)
-        labels = {"rows": rows, "columns": parameter_labels(model, estimate),
-                  "corner": ", ".join(input_names(model))}
+        labels = {
+            "rows": rows,
+            "columns": parameter_labels(model, estimate),
+            "corner": ", ".join(input_names(model)),
+        }
         return Result(text, line, "grad", estimate, labels)
 
-    def _gradient(self, model, operator, theta, xs, request, quiet: bool = False
-                  ) -> Estimate:
+    def _gradient(
+        self, model, operator, theta, xs, request, quiet: bool = False
+    ) -> Estimate:
         from nntk_lang import dispatch_network
         from nntk_lang.ir.network import NetworkIR
 
@@ -470,15 +505,20 @@ class Runtime(StudyStatements):
         try:
             if isinstance(model, NetworkIR):
                 estimate = dispatch_network.network_gradient(
-                    model, operator, theta, xs, request, context)
+                    model, operator, theta, xs, request, context
+                )
             else:
-                estimate = dispatch.gradient(model, operator, theta, xs, request, context)
+                estimate = dispatch.gradient(
+                    model, operator, theta, xs, request, context
+                )
         finally:
             progress.close()
         fill_provenance(estimate, request)
         return estimate
 
-    def _inputs_from_keywords(self, model, call: ast.Call) -> tuple[np.ndarray, list[str]]:
+    def _inputs_from_keywords(
+        self, model, call: ast.Call
+    ) -> tuple[np.ndarray, list[str]]:
         columns = []
         for name in input_names(model):
             keyword = call.keyword(name)
@@ -493,18 +533,30 @@ class Runtime(StudyStatements):
 
     def _points(self, expr: ast.Expr) -> np.ndarray:
         """Return a number, a list, `linspace(...)` or a grid name as a 1-D array."""
-        is_grid = isinstance(expr, ast.ListLit) or (
-            isinstance(expr, ast.Call) and expr.func == "linspace"
-        ) or (isinstance(expr, ast.Name) and isinstance(self.scope.get(expr.id), np.ndarray)
-              if isinstance(expr, ast.Name) and expr.id in self.scope else False)
+        is_grid = (
+            isinstance(expr, ast.ListLit)
+            or (isinstance(expr, ast.Call) and expr.func == "linspace")
+            or (
+                isinstance(expr, ast.Name)
+                and isinstance(self.scope.get(expr.id), np.ndarray)
+                if isinstance(expr, ast.Name) and expr.id in self.scope
+                else False
+            )
+        )
         if is_grid:
-            return np.atleast_1d(np.asarray(self.scope.grid_value(expr), dtype=np.float64))
+            return np.atleast_1d(
+                np.asarray(self.scope.grid_value(expr), dtype=np.float64)
+            )
         return np.array([self.scope.number(expr)], dtype=np.float64)
 
     def _kernel_points(self, expr: ast.Expr, n_inputs: int) -> np.ndarray:
         values = self._points(expr)
         if n_inputs <= 1:
-            return values.reshape(-1, n_inputs if n_inputs else 0) if n_inputs else np.zeros((1, 0))
+            return (
+                values.reshape(-1, n_inputs if n_inputs else 0)
+                if n_inputs
+                else np.zeros((1, 0))
+            )
         return values.reshape(-1, n_inputs)
 
     def _kernel_value(self, call: ast.Call, text: str, line: int) -> Result:
@@ -514,12 +566,20 @@ class Runtime(StudyStatements):
         x1 = self._kernel_points(call.args[0], n_in)
         x2 = self._kernel_points(call.args[1], n_in)
         estimate = self.evaluate_kernel(spec, x1, x2, request)
-        labels = {"rows": [row_label(r) for r in x1],
-                  "columns": [row_label(r) for r in x2], "corner": "x \\ x'"}
+        labels = {
+            "rows": [row_label(r) for r in x1],
+            "columns": [row_label(r) for r in x2],
+            "corner": "x \\ x'",
+        }
         return Result(text, line, "kernel", estimate, labels)
 
-    def evaluate_kernel(self, spec: KernelSpec, x1: np.ndarray, x2: np.ndarray,
-                        request: dispatch.RequestOptions | None = None) -> Estimate:
+    def evaluate_kernel(
+        self,
+        spec: KernelSpec,
+        x1: np.ndarray,
+        x2: np.ndarray,
+        request: dispatch.RequestOptions | None = None,
+    ) -> Estimate:
         """Evaluate a declared kernel on two sets of inputs."""
         request = request or spec.request
         from nntk_lang import dispatch_network
@@ -529,17 +589,27 @@ class Runtime(StudyStatements):
         try:
             if isinstance(spec.model, NetworkIR) and spec.kind == "ntk":
                 estimate = dispatch_network.network_classical_ntk(
-                    spec.model, spec.theta, x1, x2, request, spec.width)
+                    spec.model, spec.theta, x1, x2, request, spec.width
+                )
             elif isinstance(spec.model, NetworkIR):
                 estimate = dispatch_network.network_kernel(
-                    spec.model, spec.operator, spec.theta, x1, x2, request, context,
-                    spec.width)
+                    spec.model,
+                    spec.operator,
+                    spec.theta,
+                    x1,
+                    x2,
+                    request,
+                    context,
+                    spec.width,
+                )
             elif spec.kind == "ntk":
-                estimate = dispatch.classical_ntk(spec.model, spec.theta, x1, x2,
-                                                  request, context)
+                estimate = dispatch.classical_ntk(
+                    spec.model, spec.theta, x1, x2, request, context
+                )
             else:
-                estimate = dispatch.kernel(spec.model, spec.operator, spec.theta, x1, x2,
-                                           request, context)
+                estimate = dispatch.kernel(
+                    spec.model, spec.operator, spec.theta, x1, x2, request, context
+                )
         finally:
             progress.close()
         fill_provenance(estimate, request)
@@ -564,8 +634,6 @@ def _require_finite(result: Result, statement: ast.Statement, source) -> None:
     )
 
 
-
-
 def _let_text(value: sympy.Expr) -> str:
     """Return a `let` value as `:env` shows it: exact, or a float to 15 digits."""
     if isinstance(value, sympy.Float):
@@ -573,12 +641,8 @@ def _let_text(value: sympy.Expr) -> str:
     return sympy.sstr(value)
 
 
-
 def _keyword_of(statement) -> str:
     return type(statement).__name__.lower()
-
-
-
 
 
 @dataclass(frozen=True)
@@ -595,14 +659,17 @@ class _LoadedPoint:
 
 def _spec_relative(source: ast.Program, call: ast.Call, name: str) -> Path:
     """Resolve `name` against the spec's folder, rejecting paths that leave it."""
-    folder = Path(source.path).resolve().parent if Path(source.path).is_file() \
+    folder = (
+        Path(source.path).resolve().parent
+        if Path(source.path).is_file()
         else Path.cwd().resolve()
+    )
     path = (folder / name).resolve()
     if folder not in path.parents:
         raise SpecError(
-            f"`{name}` is outside the spec's folder {folder}", call.span,
+            f"`{name}` is outside the spec's folder {folder}",
+            call.span,
             hint="copy the .npz file next to the spec and load it by its name",
-            source=source.source)
+            source=source.source,
+        )
     return path
-
-

@@ -378,10 +378,18 @@ OPTIONS: dict[str, Signature] = _table(
         (
             Parameter("steps", Kind.COUNT, 1000, doc="number of training steps"),
             Parameter("lr", Kind.POSITIVE, 0.01, doc="learning rate"),
-            Parameter("points", Kind.GRID, None,
-                      doc="training inputs (default `linspace(-1, 1, 32)`)"),
-            Parameter("test", Kind.GRID, None,
-                      doc="test inputs (default `linspace(-1, 1, 201)`)"),
+            Parameter(
+                "points",
+                Kind.GRID,
+                None,
+                doc="training inputs (default `linspace(-1, 1, 32)`)",
+            ),
+            Parameter(
+                "test",
+                Kind.GRID,
+                None,
+                doc="test inputs (default `linspace(-1, 1, 201)`)",
+            ),
             *_request_options(),
             _SAMPLER,
         ),

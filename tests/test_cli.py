@@ -49,18 +49,34 @@ def test_check_reports_every_error(tmp_path, capsys):
 
 def test_run_writes_results_matching_reference(tmp_path, nonlocal_refs):
     out = tmp_path / "out"
-    assert main(["run", str(_write(tmp_path, NEURON)), "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", str(_write(tmp_path, NEURON)), "--out", str(out), "--quiet"]) == 0
+    )
     document = json.loads((out / "results.json").read_text())
     assert document["versions"]["torch"]
     (record,) = document["results"]
-    for field in ("statement", "line", "kind", "method", "value", "stderr", "samples",
-                  "seed", "estimator", "device", "wall_time"):
+    for field in (
+        "statement",
+        "line",
+        "kind",
+        "method",
+        "value",
+        "stderr",
+        "samples",
+        "seed",
+        "estimator",
+        "device",
+        "wall_time",
+    ):
         assert field in record
     assert record["method"] == "mc"
     assert record["line"] == 4
     reference = next(
-        r for r in nonlocal_refs
-        if r["group"] == "B" and r["operator"] == "G" and r["function"] == "neuron_sign"
+        r
+        for r in nonlocal_refs
+        if r["group"] == "B"
+        and r["operator"] == "G"
+        and r["function"] == "neuron_sign"
         and r["at"] == {"w": 1.0, "b": 0.1, "x": 0.3}
     )
     value = np.array(record["value"][0])
@@ -99,14 +115,19 @@ def test_missing_file_is_reported(tmp_path, capsys):
 
 def test_console_script_exit_codes(tmp_path):
     bad = _write(tmp_path, "model m(x; w) = w*x\neval grad(m, nope, at=p, x=1)\n")
-    result = subprocess.run([sys.executable, "-m", "nntk_lang", "check", str(bad)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nntk_lang", "check", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"{bad}:2:" in result.stderr
 
 
-@pytest.mark.parametrize("text, expected", [("512M", 512 * 2**20), ("2G", 2 * 2**30),
-                                            ("1000", 1000), ("1.5k", 1536)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [("512M", 512 * 2**20), ("2G", 2 * 2**30), ("1000", 1000), ("1.5k", 1536)],
+)
 def test_parse_memory(text, expected):
     assert parse_memory(text) == expected

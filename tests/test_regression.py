@@ -23,8 +23,9 @@ def test_interpolant_matches_solve(data):
     k, k_star = _rbf(x, x), _rbf(x_test, x)
     fit = kernel_regression(k, k_star, y)
     np.testing.assert_allclose(fit.train_prediction, y, atol=1e-8)
-    np.testing.assert_allclose(fit.test_prediction, k_star @ np.linalg.solve(k, y),
-                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        fit.test_prediction, k_star @ np.linalg.solve(k, y), rtol=1e-6, atol=1e-8
+    )
 
 
 def test_ridge_matches_solve(data):

@@ -29,8 +29,9 @@ def _write_npz(path, params: dict) -> None:
     np.savez(path, **arrays)
 
 
-@pytest.mark.parametrize("act, key", [("relu", "relu"), ("erf", "erf"),
-                                      ("sign", "sign")])
+@pytest.mark.parametrize(
+    "act, key", [("relu", "relu"), ("erf", "erf"), ("sign", "sign")]
+)
 def test_infinite_width_ntk_matches_neural_tangents(tmp_path, nt_refs, act, key):
     (result,) = _run(
         f"model net = mlp(in=1, width=512, depth=1, act={act})\n"
@@ -54,8 +55,12 @@ def test_loaded_point_gives_empirical_ntk(tmp_path, nt_refs):
         f"eval K({INPUTS}, {INPUTS})\n",
         tmp_path,
     )
-    np.testing.assert_allclose(np.asarray(result.estimate.value),
-                               np.array(reference["ntk"]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(result.estimate.value),
+        np.array(reference["ntk"]),
+        rtol=1e-6,
+        atol=1e-9,
+    )
 
 
 def test_load_outside_spec_folder_is_rejected(tmp_path):
@@ -86,8 +91,9 @@ def test_smoothed_network_kernel_closed_form_against_sampling(tmp_path):
     )
     assert exact.estimate.method == "analytic"
     assert sampled.estimate.method == "mc"
-    z = (np.asarray(sampled.estimate.value) - np.asarray(exact.estimate.value)) / \
-        np.asarray(sampled.estimate.stderr)
+    z = (
+        np.asarray(sampled.estimate.value) - np.asarray(exact.estimate.value)
+    ) / np.asarray(sampled.estimate.stderr)
     assert np.all(np.abs(z) < 4.5), z
 
 

@@ -27,11 +27,20 @@ def test_linear_model_follows_kernel_prediction():
     def gradient(theta, xs, step):
         return features(xs)
 
-    trained = gradient_descent(forward, gradient, theta0, x_train, y_train, x_test,
-                               y_test, steps=200, lr=0.3)
+    trained = gradient_descent(
+        forward, gradient, theta0, x_train, y_train, x_test, y_test, steps=200, lr=0.3
+    )
     phi, phi_test = features(x_train), features(x_test)
-    predicted = kernel_prediction(phi @ phi.T, phi_test @ phi.T, phi @ theta0,
-                                  phi_test @ theta0, y_train, y_test, steps=200, lr=0.3)
+    predicted = kernel_prediction(
+        phi @ phi.T,
+        phi_test @ phi.T,
+        phi @ theta0,
+        phi_test @ theta0,
+        y_train,
+        y_test,
+        steps=200,
+        lr=0.3,
+    )
     assert trained.steps == predicted.steps
     np.testing.assert_allclose(trained.train_mse, predicted.train_mse, rtol=1e-9)
     np.testing.assert_allclose(trained.test_mse, predicted.test_mse, rtol=1e-9)
@@ -46,15 +55,32 @@ def test_loss_decreases_for_small_rate():
     def forward(theta, xs):
         return features(xs) @ theta
 
-    curve = gradient_descent(forward, lambda t, xs, s: features(xs), np.zeros(5),
-                             x_train, y_train, x_test, y_test, steps=50, lr=0.1)
+    curve = gradient_descent(
+        forward,
+        lambda t, xs, s: features(xs),
+        np.zeros(5),
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        steps=50,
+        lr=0.1,
+    )
     assert all(b <= a + 1e-15 for a, b in zip(curve.train_mse, curve.train_mse[1:]))
 
 
 def test_zero_eigenvalue_keeps_its_residual():
     k = np.zeros((2, 2))
-    curve = kernel_prediction(k, np.zeros((3, 2)), np.array([1.0, -1.0]), np.zeros(3),
-                              np.zeros(2), np.zeros(3), steps=10, lr=0.5)
+    curve = kernel_prediction(
+        k,
+        np.zeros((3, 2)),
+        np.array([1.0, -1.0]),
+        np.zeros(3),
+        np.zeros(2),
+        np.zeros(3),
+        steps=10,
+        lr=0.5,
+    )
     assert curve.train_mse == [1.0] * len(curve.steps)
 
 

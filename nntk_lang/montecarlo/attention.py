@@ -54,7 +54,9 @@ def score_values(score: str | sympy.Expr, diff: Tensor, distance: Tensor) -> Ten
             f"`score` must be output, distance or an expression, got {score!r}"
         )
     if not isinstance(score, sympy.Expr):
-        raise ConfigError(f"`score` must be a sympy expression, got {type(score).__name__}")
+        raise ConfigError(
+            f"`score` must be a sympy expression, got {type(score).__name__}"
+        )
     values = {"df": diff, "dist": distance.expand_as(diff)}
     return _evaluate_expression(score, values).expand_as(diff)
 

@@ -53,8 +53,10 @@ def result_table(result: Result) -> Table:
     table = Table()
     if value.shape[1] > _MAX_COLUMNS:
         # Network gradients have thousands of components: show the first few.
-        table.caption = (f"first {_MAX_COLUMNS} of {value.shape[1]} columns; "
-                         "results.json has all of them")
+        table.caption = (
+            f"first {_MAX_COLUMNS} of {value.shape[1]} columns; "
+            "results.json has all of them"
+        )
         value = value[:, :_MAX_COLUMNS]
         stderr = None if stderr is None else stderr[:, :_MAX_COLUMNS]
         columns = columns[:_MAX_COLUMNS]
@@ -86,7 +88,9 @@ def compare_table(result: Result) -> Table:
     columns = result.labels.get("columns", [])
     entries = list(np.ndindex(exact.shape))
     if len(entries) > _MAX_COMPARE_ROWS:
-        entries.sort(key=lambda index: -abs(z[index]) if np.isfinite(z[index]) else -np.inf)
+        entries.sort(
+            key=lambda index: -abs(z[index]) if np.isfinite(z[index]) else -np.inf
+        )
         entries = entries[:_MAX_COMPARE_ROWS]
     table = Table()
     for name in ("entry", "analytic", "Monte Carlo", "z", "rel. error"):
@@ -94,14 +98,21 @@ def compare_table(result: Result) -> Table:
     for index in entries:
         i, j = index if len(index) == 2 else (index[0], 0)
         label = f"{rows[i] if i < len(rows) else i} | {columns[j] if j < len(columns) else j}"
-        table.add_row(label, format_number(exact[index], 10),
-                      _cell(sampled[index], stderr[index]),
-                      f"{z[index]:+.2f}", format_number(relative[index], 2))
+        table.add_row(
+            label,
+            format_number(exact[index], 10),
+            _cell(sampled[index], stderr[index]),
+            f"{z[index]:+.2f}",
+            format_number(relative[index], 2),
+        )
     summary = result.table
     table.caption = (
         f"{summary['entries']} entries"
-        + (f" (the {len(entries)} with the largest |z| shown)"
-           if len(entries) < summary["entries"] else "")
+        + (
+            f" (the {len(entries)} with the largest |z| shown)"
+            if len(entries) < summary["entries"]
+            else ""
+        )
         + f"; max |z| = {summary['max_abs_z']:.2f}; "
         f"within 2 s.e.: {summary['within_2_stderr']:.0%}; "
         f"within 3 s.e.: {summary['within_3_stderr']:.0%}"
@@ -120,8 +131,10 @@ def render_result(result: Result, console: Console) -> None:
         console.print()
         return
     if result.kind == "value":
-        console.print(f"[bold]line {result.line}:[/bold] {escape(result.statement)} = "
-                      f"{render_value(result)}")
+        console.print(
+            f"[bold]line {result.line}:[/bold] {escape(result.statement)} = "
+            f"{render_value(result)}"
+        )
         return
     # A plot's figure shows its values; its grid is too long for a readable table.
     if not (result.kind == "plot" and result.files):

@@ -33,15 +33,38 @@ def convergence_figure(ladder: list[tuple[int, float, float]], title: str):
     stderrs = np.array([row[2] for row in ladder])
     figure, axes = plt.subplots(figsize=(6.8, 4.6))
     # On log axes the band cannot start at 0; it starts below every plotted point.
-    bottom = min(float(np.min(errors[errors > 0], initial=np.inf)),
-                 float(np.min(stderrs))) / 4
-    axes.fill_between(samples, bottom, 2 * stderrs, color="tab:blue", alpha=0.15,
-                      label="below 2 × reported standard error")
-    axes.plot(samples, stderrs, "s--", color="tab:blue", alpha=0.6, markersize=4,
-              label="reported standard error (RMS)")
-    axes.plot(samples, errors, "o-", color="tab:blue", label="RMS error against closed form")
+    bottom = (
+        min(float(np.min(errors[errors > 0], initial=np.inf)), float(np.min(stderrs)))
+        / 4
+    )
+    axes.fill_between(
+        samples,
+        bottom,
+        2 * stderrs,
+        color="tab:blue",
+        alpha=0.15,
+        label="below 2 × reported standard error",
+    )
+    axes.plot(
+        samples,
+        stderrs,
+        "s--",
+        color="tab:blue",
+        alpha=0.6,
+        markersize=4,
+        label="reported standard error (RMS)",
+    )
+    axes.plot(
+        samples, errors, "o-", color="tab:blue", label="RMS error against closed form"
+    )
     reference = stderrs[-1] * np.sqrt(samples[-1] / samples)
-    axes.plot(samples, reference, ":", color="black", label=r"slope $-1/2$ ($\propto 1/\sqrt{M}$)")
+    axes.plot(
+        samples,
+        reference,
+        ":",
+        color="black",
+        label=r"slope $-1/2$ ($\propto 1/\sqrt{M}$)",
+    )
     axes.set_ylim(bottom=bottom)
     axes.set_xscale("log")
     axes.set_yscale("log")
@@ -72,15 +95,30 @@ def fit_figure(
     count = max(len(predictions), 1)
     columns = min(count, 5)
     rows = -(-count // columns)
-    figure, grid = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows + 0.6),
-                                sharex=True, sharey=True, squeeze=False)
+    figure, grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(3.2 * columns, 2.8 * rows + 0.6),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     span = float(np.max(y_dense) - np.min(y_dense)) or 1.0
     limits = (float(np.min(y_dense)) - 0.5 * span, float(np.max(y_dense)) + 0.5 * span)
     for axes, (name, prediction) in zip(grid.flat, predictions.items()):
         axes.plot(x_dense, y_dense, color="black", linewidth=1.6, label="target")
-        axes.plot(x_train, y_train, "o", color="black", markersize=3,
-                  label="training points", zorder=5)
-        axes.plot(x_test, prediction, color="tab:red", linewidth=1.3, label="prediction")
+        axes.plot(
+            x_train,
+            y_train,
+            "o",
+            color="black",
+            markersize=3,
+            label="training points",
+            zorder=5,
+        )
+        axes.plot(
+            x_test, prediction, color="tab:red", linewidth=1.3, label="prediction"
+        )
         axes.set_ylim(*limits)
         heading = name if test_mse is None else f"{name}: test MSE {test_mse[name]:.3g}"
         axes.set_title(heading, fontsize=10)
@@ -92,8 +130,14 @@ def fit_figure(
     for axes in grid[:, 0]:
         axes.set_ylabel("f(x)")
     handles, labels = grid.flat[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=9,
-                  bbox_to_anchor=(0.5, -0.02))
+    figure.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=3,
+        fontsize=9,
+        bbox_to_anchor=(0.5, -0.02),
+    )
     figure.suptitle(title)
     figure.tight_layout(rect=(0, 0.05, 1, 1))
     return figure
@@ -143,9 +187,17 @@ def training_figure(curves: dict, x_test, y_test, snapshots: dict, title: str):
     for index, (label, (curve, style)) in enumerate(curves.items()):
         steps = np.asarray(curve.steps) + 1
         colour = colours[index % len(colours)]
-        losses.plot(steps, curve.train_mse, style, color=colour, label=f"{label}: train")
-        losses.plot(steps, curve.test_mse, style, color=colour, alpha=0.5,
-                    label=f"{label}: test")
+        losses.plot(
+            steps, curve.train_mse, style, color=colour, label=f"{label}: train"
+        )
+        losses.plot(
+            steps,
+            curve.test_mse,
+            style,
+            color=colour,
+            alpha=0.5,
+            label=f"{label}: test",
+        )
     losses.set_xscale("log")
     losses.set_yscale("log")
     losses.set_xlabel("step + 1")

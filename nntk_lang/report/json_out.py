@@ -68,8 +68,9 @@ def result_record(result: Result) -> dict[str, Any]:
         record["files"] = result.files
     if result.table:
         record["table"] = result.table
-    info = {key: item for key, item in estimate.info.items()
-            if key != "closed_form_exprs"}
+    info = {
+        key: item for key, item in estimate.info.items() if key != "closed_form_exprs"
+    }
     if info:
         record["info"] = info
     return to_jsonable(record)
