@@ -1,7 +1,7 @@
 """Method choice: a closed form when one is proven, Monte Carlo otherwise.
 
-Every request carries `method=auto|analytic|mc`. `auto` asks the analytic backend
-first and falls back to Monte Carlo, keeping the reason in `Estimate.info`;
+Every request carries `method=auto|analytic|mc`. `auto` tries the analytic backend
+first and falls back to Monte Carlo, keeping the reason in `Estimate.info`.
 `analytic` raises `NoClosedForm` with that reason instead of falling back.
 """
 
@@ -198,7 +198,7 @@ def classical_ntk(
     request: RequestOptions,
     context: BackendContext,
 ) -> Estimate:
-    """The classical NTK: symbolic derivatives when proven, torch.func otherwise."""
+    """Compute the classical NTK: symbolic derivatives when proven, torch.func otherwise."""
     if request.method != "mc":
         try:
             from nntk_lang.analytic import classical_gradient
@@ -226,7 +226,7 @@ def classical_gradient(
     request: RequestOptions,
     context: BackendContext,
 ) -> Estimate:
-    """The ordinary gradient ∇θ f, by torch.func."""
+    """Compute the ordinary gradient ∇θ f by torch.func."""
     from nntk_lang.montecarlo.classical import classical_gradient as autodiff_gradient
 
     return autodiff_gradient(model, theta, xs)

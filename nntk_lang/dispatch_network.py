@@ -1,8 +1,8 @@
 """Method choice for network models: closed forms where proven, Monte Carlo otherwise.
 
 - Infinite width (`width=inf`): the classical NTK and the NNTK under smoothing of
-  one-hidden-layer networks have closed forms; nothing else does, and there is no
-  Monte Carlo fallback for a limit.
+  one-hidden-layer networks have closed forms. Nothing else does, and Monte Carlo
+  cannot stand in for a limit.
 - Finite width: S on a one-hidden-layer network has an exact kernel (a sum over
   neurons of smoothed-unit products); everything else is sampled, per block.
 - The classical NTK at a point is the layer-wise structured contraction.
@@ -48,7 +48,7 @@ def network_kernel(
     context: BackendContext,
     width: float | None = None,
 ) -> Estimate:
-    """The NNTK of a network at `theta`, or its infinite-width limit."""
+    """Compute the NNTK of a network at `theta`, or its infinite-width limit."""
     if _is_infinite(width):
         from nntk_lang.analytic.infinite_width import nntk
 
@@ -112,7 +112,7 @@ def network_gradient(
     request: RequestOptions,
     context: BackendContext,
 ) -> Estimate:
-    """The nonlocal gradient of a network's output at each input, by Monte Carlo."""
+    """Estimate the nonlocal gradient of a network's output at each input."""
     if request.method == "analytic":
         raise NoClosedForm("gradients of networks are estimated by Monte Carlo only")
     if isinstance(op, Attention):
@@ -147,7 +147,7 @@ def network_classical_ntk(
     request: RequestOptions,
     width: float | None = None,
 ) -> Estimate:
-    """The classical NTK of a network at `theta`, or its infinite-width limit."""
+    """Compute the classical NTK of a network at `theta`, or its infinite-width limit."""
     if _is_infinite(width):
         from nntk_lang.analytic.infinite_width import ntk
 
@@ -177,7 +177,7 @@ def network_outputs(net: NetworkIR, theta: np.ndarray, xs: np.ndarray) -> np.nda
 
 
 def network_jacobian(net: NetworkIR, theta: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """The ordinary gradient ∇θ f(x; θ) at each input, by autograd: shape [N, P]."""
+    """Compute the ordinary gradient ∇θ f(x; θ) at each input by autograd: [N, P]."""
     from torch.func import jacrev
 
     from nntk_lang.montecarlo.network_forward import forward

@@ -1,4 +1,4 @@
-"""Requests as the runtime sees them: declared kernels and helpers that read call syntax."""
+"""Declared kernels, and helpers that read the syntax of request calls."""
 
 from __future__ import annotations
 

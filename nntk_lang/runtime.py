@@ -1,6 +1,6 @@
 """Execute checked statements in order, holding the names they declare.
 
-The runtime reads syntax, asks `ir.lower.Scope` for lowered values, and hands
+The runtime reads syntax, gets lowered values from `ir.lower.Scope`, and hands
 requests to `dispatch`, which picks a backend. It never builds sympy or torch objects
 itself.
 """
