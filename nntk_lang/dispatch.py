@@ -117,15 +117,25 @@ def gradient(
     return estimate
 
 
-def _batched(model: SymbolicModelIR, xs: np.ndarray):
-    """Return f as a map from parameter points [M, d] to outputs [N, M]."""
+def _batched(model: SymbolicModelIR, xs: np.ndarray, cancel=None):
+    """Return f as a map from parameter points [M, d] to outputs [N, M].
+
+    The attention estimators call it once per chunk of samples, so `cancel` (when
+    given) stops them within one chunk.
+    """
     import torch
 
     from nntk_lang.montecarlo.torch_lowering import compile_model
 
     compiled = compile_model(model)
     inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64))
-    return lambda thetas: compiled(inputs, thetas)
+
+    def evaluate(thetas):
+        if cancel is not None:
+            cancel()
+        return compiled(inputs, thetas)
+
+    return evaluate
 
 
 def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
@@ -136,7 +146,7 @@ def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
         from nntk_lang.montecarlo.attention import attention_gradient
 
         return attention_gradient(
-            _batched(model, xs),
+            _batched(model, xs, context.cancel),
             torch.as_tensor(theta),
             op,
             samples=request.samples,
@@ -170,7 +180,7 @@ def kernel(
 
         union = np.concatenate([x1, x2])
         estimate = attention_nntk(
-            _batched(model, union),
+            _batched(model, union, context.cancel),
             torch.as_tensor(theta),
             op,
             samples=request.samples,

@@ -22,12 +22,16 @@ from nntk_lang.ir.operators import Attention, Operator, Smoothing
 from nntk_lang.results import Estimate
 
 
-def _evaluate(net: NetworkIR, xs: np.ndarray):
+def _evaluate(net: NetworkIR, xs: np.ndarray, cancel=None):
     from nntk_lang.montecarlo.network_forward import forward_batched
 
     inputs = torch.as_tensor(np.asarray(xs, dtype=np.float64))
 
     def evaluate(thetas: torch.Tensor) -> torch.Tensor:
+        # The attention estimators call this once per chunk of samples, so a
+        # cancel request stops them within one chunk.
+        if cancel is not None:
+            cancel()
         # forward_batched returns (M, N, out); attention wants (N, M).
         return forward_batched(net, thetas, inputs)[:, :, 0].T
 
@@ -71,13 +75,11 @@ def network_kernel(
             "one-hidden-layer networks"
         )
     if isinstance(op, Attention):
-        # NOTE: the attention estimators take no cancel callback, so Ctrl-C in
-        # the REPL waits until they finish.
         from nntk_lang.montecarlo.attention_kernel import attention_nntk
 
         union = np.concatenate([x1, x2])
         estimate = attention_nntk(
-            _evaluate(net, union),
+            _evaluate(net, union, context.cancel),
             torch.as_tensor(theta),
             op,
             samples=request.samples,
@@ -119,7 +121,7 @@ def network_gradient(
         from nntk_lang.montecarlo.attention import attention_gradient
 
         return attention_gradient(
-            _evaluate(net, xs),
+            _evaluate(net, xs, context.cancel),
             torch.as_tensor(theta),
             op,
             samples=request.samples,
