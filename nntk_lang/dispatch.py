@@ -138,6 +138,31 @@ def _batched(model: SymbolicModelIR, xs: np.ndarray, cancel=None):
     return evaluate
 
 
+def attention_kernel(
+    evaluate, theta: np.ndarray, op: Attention, n1: int, request: RequestOptions
+) -> Estimate:
+    """Estimate an attention NNTK on the union of two input sets; keep the x1 x x2 block.
+
+    `evaluate` maps parameter points [M, d] to outputs on all inputs [N1 + N2, M],
+    so both sides share one batch of perturbations.
+    """
+    import torch
+
+    from nntk_lang.montecarlo.attention_kernel import attention_nntk
+
+    estimate = attention_nntk(
+        evaluate,
+        torch.as_tensor(theta),
+        op,
+        samples=request.samples,
+        seed=request.seed,
+        statistic=request.estimator,
+    )
+    estimate.value = np.asarray(estimate.value)[:n1, n1:]
+    estimate.stderr = np.asarray(estimate.stderr)[:n1, n1:]
+    return estimate
+
+
 def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
     options = _mc_options(request, context)
     if isinstance(op, Attention):
@@ -174,22 +199,9 @@ def kernel(
         value = np.asarray(g1, dtype=np.float64) @ np.asarray(g2, dtype=np.float64).T
         return Estimate(value=value, method="analytic", info=_analytic_info(form))
     if isinstance(op, Attention):
-        import torch
-
-        from nntk_lang.montecarlo.attention_kernel import attention_nntk
-
         union = np.concatenate([x1, x2])
-        estimate = attention_nntk(
-            _batched(model, union, context.cancel),
-            torch.as_tensor(theta),
-            op,
-            samples=request.samples,
-            seed=request.seed,
-            statistic=request.estimator,
-        )
-        n1 = len(x1)
-        estimate.value = np.asarray(estimate.value)[:n1, n1:]
-        estimate.stderr = np.asarray(estimate.stderr)[:n1, n1:]
+        evaluate = _batched(model, union, context.cancel)
+        estimate = attention_kernel(evaluate, theta, op, len(x1), request)
     else:
         from nntk_lang.montecarlo.estimators import estimate_kernel
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from nntk_lang.dispatch import BackendContext, RequestOptions
+from nntk_lang.dispatch import BackendContext, RequestOptions, attention_kernel
 from nntk_lang.errors import NoClosedForm
 from nntk_lang.ir.network import NetworkIR
 from nntk_lang.ir.operators import Attention, Operator, Smoothing
@@ -75,21 +75,9 @@ def network_kernel(
             "one-hidden-layer networks"
         )
     if isinstance(op, Attention):
-        from nntk_lang.montecarlo.attention_kernel import attention_nntk
-
         union = np.concatenate([x1, x2])
-        estimate = attention_nntk(
-            _evaluate(net, union, context.cancel),
-            torch.as_tensor(theta),
-            op,
-            samples=request.samples,
-            seed=request.seed,
-            statistic=request.estimator,
-        )
-        value = np.asarray(estimate.value)[: len(x1), len(x1) :]
-        stderr = np.asarray(estimate.stderr)[: len(x1), len(x1) :]
-        estimate.value, estimate.stderr = value, stderr
-        return estimate
+        evaluate = _evaluate(net, union, context.cancel)
+        return attention_kernel(evaluate, theta, op, len(x1), request)
     from nntk_lang.montecarlo.network import network_nntk
 
     return network_nntk(

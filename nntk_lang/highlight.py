@@ -22,24 +22,7 @@ from pygments.token import (
 )
 
 from nntk_lang.ir.primitives import BUILTINS, CONSTANTS
-
-STATEMENT_KEYWORDS: tuple[str, ...] = (
-    "import",
-    "let",
-    "def",
-    "target",
-    "model",
-    "operator",
-    "point",
-    "grid",
-    "kernel",
-    "eval",
-    "compare",
-    "fit",
-    "train",
-    "plot",
-)
-"""Keywords that open a statement. Any other input line is an expression."""
+from nntk_lang.syntax.keywords import STATEMENT_KEYWORDS
 
 CLAUSE_KEYWORDS: tuple[str, ...] = ("on", "with", "test", "at", "using")
 """Keywords inside `compare`, `fit`, `train` and `plot` statements."""

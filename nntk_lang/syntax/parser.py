@@ -26,6 +26,7 @@ from lark.tree import Meta
 from nntk_lang.errors import Span, SpecError
 from nntk_lang.resources import grammar_path
 from nntk_lang.syntax import ast
+from nntk_lang.syntax.keywords import STATEMENT_KEYWORDS
 
 _OPEN_BRACKETS = frozenset({"LPAR", "LSQB", "LBRACE"})
 _CLOSE_BRACKETS = frozenset({"RPAR", "RSQB", "RBRACE"})
@@ -375,22 +376,6 @@ _STATEMENT_ENDS = frozenset({"_SEP", "_NL", "_SEMI", "$END"})
 _EXPRESSION_STARTS = frozenset(
     {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "MINUS", "PLUS"}
 )
-_STATEMENT_KEYWORDS = (
-    "import",
-    "let",
-    "def",
-    "target",
-    "model",
-    "operator",
-    "point",
-    "grid",
-    "kernel",
-    "eval",
-    "compare",
-    "fit",
-    "train",
-    "plot",
-)
 
 
 def _terminal_text(name: str) -> str | None:
@@ -406,7 +391,7 @@ def describe_expected(expected: set[str]) -> str:
     remaining = set(expected)
     words: list[str] = []
     keywords = {_terminal_text(name): name for name in remaining}
-    statement_keywords = [word for word in _STATEMENT_KEYWORDS if word in keywords]
+    statement_keywords = [word for word in STATEMENT_KEYWORDS if word in keywords]
     if len(statement_keywords) > 3:
         remaining -= {keywords[word] for word in statement_keywords}
         listed = ", ".join(f"`{word}`" for word in statement_keywords)
