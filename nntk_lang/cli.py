@@ -194,9 +194,23 @@ def command_check(args: argparse.Namespace, err: Console) -> int:
     return EXIT_OK
 
 
+def _check_device(device: str) -> None:
+    """Reject `--device cuda` at start-up when torch sees no CUDA device."""
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            "invalid `--device cuda`: torch finds no CUDA device on this machine; "
+            "use `--device auto` (cuda when available) or `--device cpu`"
+        )
+
+
 def command_run(args: argparse.Namespace, err: Console) -> int:
     from nntk_lang.runtime import Runtime, RunOptions
 
+    _check_device(args.device)
     out_dir = args.out if args.out is not None else Path("out") / args.file.stem
     options = RunOptions(
         out_dir=out_dir,
@@ -222,6 +236,7 @@ def command_repl(args: argparse.Namespace, err: Console) -> int:
     from nntk_lang.repl import main_repl
     from nntk_lang.runtime import RunOptions
 
+    _check_device(args.device)
     options = RunOptions(
         out_dir=args.out,
         seed=args.seed,

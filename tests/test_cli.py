@@ -131,3 +131,15 @@ def test_console_script_exit_codes(tmp_path):
 )
 def test_parse_memory(text, expected):
     assert parse_memory(text) == expected
+
+
+def test_cuda_without_device_rejected_at_start(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    spec = _write(tmp_path, NEURON)
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--device", "cuda", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "--device cuda" in err
+    assert not (out / "results.json").exists()

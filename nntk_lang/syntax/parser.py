@@ -131,7 +131,9 @@ def _check_nesting(tree: Tree, text: str, path: str) -> None:
             raise SpecError(
                 f"expression nested too deeply (more than {MAX_NESTING} levels)",
                 _span_of(path, subtree.meta),
-                hint="split it into several `let` or `def` statements",
+                hint="a chain of more than "
+                f"{MAX_NESTING} `+`, `*` or other operators also counts as nesting; "
+                "split it into several `let` or `def` statements",
                 source=text,
             )
 
