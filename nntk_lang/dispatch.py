@@ -99,6 +99,14 @@ def _analytic_info(form) -> dict:
     return {"closed_form": form.text, "latex": form.latex, "closed_form_exprs": exprs}
 
 
+def _closed_form_gram(form, theta: np.ndarray, x1: np.ndarray, x2: np.ndarray):
+    """Evaluate K(x1, x2) = ⟨g(x1), g(x2)⟩ for a gradient closed form g."""
+    from nntk_lang.analytic import ClosedKernel
+
+    value = ClosedKernel(form).evaluate(theta, x1, x2)
+    return Estimate(value=value, method="analytic", info=_analytic_info(form))
+
+
 def gradient(
     model: SymbolicModelIR,
     op: Operator,
@@ -194,10 +202,7 @@ def kernel(
     """Estimate the NNTK K(x1, x2) = ⟨op f(x1), op f(x2)⟩ at `theta`."""
     form, reason = _closed_form_gradient(model, op, request, context)
     if form is not None:
-        g1 = form.evaluate(theta, x1)
-        g2 = form.evaluate(theta, x2)
-        value = np.asarray(g1, dtype=np.float64) @ np.asarray(g2, dtype=np.float64).T
-        return Estimate(value=value, method="analytic", info=_analytic_info(form))
+        return _closed_form_gram(form, theta, x1, x2)
     if isinstance(op, Attention):
         union = np.concatenate([x1, x2])
         evaluate = _batched(model, union, context.cancel)
@@ -231,11 +236,7 @@ def classical_ntk(
                 raise
             logger.info("no symbolic derivative for %s: %s", model.name, exc.reason)
         else:
-            g1 = np.asarray(form.evaluate(theta, x1), dtype=np.float64)
-            g2 = np.asarray(form.evaluate(theta, x2), dtype=np.float64)
-            return Estimate(
-                value=g1 @ g2.T, method="analytic", info=_analytic_info(form)
-            )
+            return _closed_form_gram(form, theta, x1, x2)
     from nntk_lang.montecarlo.classical import classical_ntk as autodiff_ntk
 
     return autodiff_ntk(model, theta, x1, x2)
