@@ -48,6 +48,7 @@ def result_table(result: Result) -> Table:
     stderr = None
     if estimate.stderr is not None:
         stderr = np.asarray(estimate.stderr, dtype=np.float64).reshape(value.shape)
+
     rows = result.labels.get("rows", [""] * value.shape[0])
     columns = result.labels.get("columns", [str(j) for j in range(value.shape[1])])
     table = Table()
@@ -60,6 +61,7 @@ def result_table(result: Result) -> Table:
         value = value[:, :_MAX_COLUMNS]
         stderr = None if stderr is None else stderr[:, :_MAX_COLUMNS]
         columns = columns[:_MAX_COLUMNS]
+
     table.add_column(result.labels.get("corner", ""), style="bold")
     for column in columns:
         table.add_column(str(column), justify="right")
@@ -84,6 +86,7 @@ def compare_table(result: Result) -> Table:
     stderr = np.asarray(estimate.stderr, dtype=np.float64)
     z = np.asarray(estimate.info["z"], dtype=np.float64)
     relative = np.asarray(estimate.info["relative_error"], dtype=np.float64)
+
     rows = result.labels.get("rows", [])
     columns = result.labels.get("columns", [])
     entries = list(np.ndindex(exact.shape))
@@ -92,12 +95,15 @@ def compare_table(result: Result) -> Table:
             key=lambda index: -abs(z[index]) if np.isfinite(z[index]) else -np.inf
         )
         entries = entries[:_MAX_COMPARE_ROWS]
+
     table = Table()
     for name in ("entry", "analytic", "Monte Carlo", "z", "rel. error"):
         table.add_column(name, justify="right" if name != "entry" else "left")
     for index in entries:
         i, j = index if len(index) == 2 else (index[0], 0)
-        label = f"{rows[i] if i < len(rows) else i} | {columns[j] if j < len(columns) else j}"
+        row_label = rows[i] if i < len(rows) else i
+        column_label = columns[j] if j < len(columns) else j
+        label = f"{row_label} | {column_label}"
         table.add_row(
             label,
             format_number(exact[index], 10),
@@ -105,15 +111,13 @@ def compare_table(result: Result) -> Table:
             f"{z[index]:+.2f}",
             format_number(relative[index], 2),
         )
+
     summary = result.table
+    shown = f"{summary['entries']} entries"
+    if len(entries) < summary["entries"]:
+        shown += f" (the {len(entries)} with the largest |z| shown)"
     table.caption = (
-        f"{summary['entries']} entries"
-        + (
-            f" (the {len(entries)} with the largest |z| shown)"
-            if len(entries) < summary["entries"]
-            else ""
-        )
-        + f"; max |z| = {summary['max_abs_z']:.2f}; "
+        f"{shown}; max |z| = {summary['max_abs_z']:.2f}; "
         f"within 2 s.e.: {summary['within_2_stderr']:.0%}; "
         f"within 3 s.e.: {summary['within_3_stderr']:.0%}"
     )
