@@ -7,7 +7,7 @@ on this machine: nothing is compared with numbers from elsewhere.
    empty cache (cold) and with the cache from the first build (cached), as a ratio.
 2. For the sign neuron under smoothing, the time to evaluate the closed-form NNTK on
    a 1000 x 1000 grid, against the Monte Carlo time to reach a given relative
-   accuracy on the same grid. Monte Carlo is run once at M samples; its standard
+   accuracy on the same grid. Monte Carlo is run once at M samples, and its standard
    error falls as 1/sqrt(M), so the time to reach accuracy ε is extrapolated as
    t_M (s_M / ε)², where s_M is the RMS standard error at M divided by the RMS
    kernel value.

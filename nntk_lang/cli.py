@@ -195,7 +195,7 @@ def command_check(args: argparse.Namespace, err: Console) -> int:
 
 
 def _check_device(device: str) -> None:
-    """Reject `--device cuda` at start-up when torch sees no CUDA device."""
+    """Reject `--device cuda` at start-up when torch finds no CUDA device."""
     if device != "cuda":
         return
     import torch

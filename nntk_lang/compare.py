@@ -2,7 +2,7 @@
 
 A comparison evaluates the closed form once and the Monte Carlo estimator at a
 geometric ladder of sample counts ending at the requested count. The z-score of an
-entry is (mc − exact) / stderr; for an unbiased estimator it is roughly standard
+entry is (mc − exact) / stderr. For an unbiased estimator it is roughly standard
 normal, so about 95% of entries fall within 2 standard errors and 99.7% within 3.
 """
 

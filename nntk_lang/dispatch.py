@@ -171,20 +171,31 @@ def attention_kernel(
     return estimate
 
 
+def attention_gradient(
+    evaluate, theta: np.ndarray, op: Attention, request: RequestOptions
+) -> Estimate:
+    """Estimate the attention-weighted gradient of a batched model at `theta`.
+
+    `evaluate` maps parameter points [M, d] to outputs [N, M].
+    """
+    import torch
+
+    from nntk_lang.montecarlo.attention import attention_gradient as estimate
+
+    return estimate(
+        evaluate,
+        torch.as_tensor(theta),
+        op,
+        samples=request.samples,
+        seed=request.seed,
+    )
+
+
 def _mc_gradient(model, op, theta, xs, request, context) -> Estimate:
     options = _mc_options(request, context)
     if isinstance(op, Attention):
-        import torch
-
-        from nntk_lang.montecarlo.attention import attention_gradient
-
-        return attention_gradient(
-            _batched(model, xs, context.cancel),
-            torch.as_tensor(theta),
-            op,
-            samples=request.samples,
-            seed=request.seed,
-        )
+        evaluate = _batched(model, xs, context.cancel)
+        return attention_gradient(evaluate, theta, op, request)
     from nntk_lang.montecarlo.estimators import estimate_gradient
 
     return estimate_gradient(model, op, theta, xs, options)

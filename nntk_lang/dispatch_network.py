@@ -15,7 +15,12 @@ import math
 import numpy as np
 import torch
 
-from nntk_lang.dispatch import BackendContext, RequestOptions, attention_kernel
+from nntk_lang.dispatch import (
+    BackendContext,
+    RequestOptions,
+    attention_gradient,
+    attention_kernel,
+)
 from nntk_lang.errors import NoClosedForm
 from nntk_lang.ir.network import NetworkIR
 from nntk_lang.ir.operators import Attention, Operator, Smoothing
@@ -106,15 +111,8 @@ def network_gradient(
     if request.method == "analytic":
         raise NoClosedForm("gradients of networks are estimated by Monte Carlo only")
     if isinstance(op, Attention):
-        from nntk_lang.montecarlo.attention import attention_gradient
-
-        return attention_gradient(
-            _evaluate(net, xs, context.cancel),
-            torch.as_tensor(theta),
-            op,
-            samples=request.samples,
-            seed=request.seed,
-        )
+        evaluate = _evaluate(net, xs, context.cancel)
+        return attention_gradient(evaluate, theta, op, request)
     from nntk_lang.montecarlo.network_gradient import network_gradient as estimate
 
     return estimate(

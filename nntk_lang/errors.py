@@ -47,7 +47,7 @@ class SpecError(NntkError):
     Args:
         message: what is wrong, naming the offending value.
         span: where it is.
-        hint: how to fix it; empty when the message already says.
+        hint: how to fix it; empty when the message already tells the fix.
         source: the text of the file, used to print the offending line.
     """
 
@@ -92,7 +92,7 @@ class SpecErrors(NntkError):
 
 
 class NoClosedForm(NntkError):
-    """The analytic backend found no closed form; `reason` says why."""
+    """The analytic backend found no closed form. `reason` explains why."""
 
     def __init__(self, reason: str):
         super().__init__(reason)

@@ -22,5 +22,5 @@ def grammar_path() -> Path:
 
 
 def stdlib_dir() -> Path:
-    """Return the folder that holds the standard library's `.nntk` modules."""
+    """Return the folder that contains the standard library's `.nntk` modules."""
     return _data_dir("stdlib")

@@ -12,7 +12,7 @@ Method = Literal["analytic", "mc", "autodiff", "exact"]
 
 @dataclass
 class Estimate:
-    """A backend's answer: a value and, for Monte Carlo, its standard error.
+    """A backend's result: a value and, for Monte Carlo, its standard error.
 
     Attributes:
         value: scalar, vector or matrix as a float64 array.

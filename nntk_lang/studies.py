@@ -328,11 +328,11 @@ class StudyStatements:
             )
 
         context, progress = self._context(f"train {model.name}")
-        curves = {}
-        try:
-            trained = training.gradient_descent(
+
+        def descend(gradient, progress=None):
+            return training.gradient_descent(
                 forward,
-                nonlocal_gradient,
+                gradient,
                 theta0,
                 x_train,
                 y_train,
@@ -343,18 +343,10 @@ class StudyStatements:
                 cancel=self._check_cancel,
                 progress=progress,
             )
-            ordinary = training.gradient_descent(
-                forward,
-                ordinary_gradient,
-                theta0,
-                x_train,
-                y_train,
-                x_test,
-                y_test,
-                steps=steps,
-                lr=lr,
-                cancel=self._check_cancel,
-            )
+
+        try:
+            trained = descend(nonlocal_gradient, progress)
+            ordinary = descend(ordinary_gradient)
         finally:
             progress.close()
         union = np.concatenate([x_train, x_test])

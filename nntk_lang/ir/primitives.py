@@ -10,7 +10,7 @@ follow it:
 - derivatives of sign, step, floor, ceil and round are 0 away from their jumps,
   and the classical NTK uses 0 at the jumps too.
 
-`sign`, `Abs`, `floor`, `ceiling`, `Min`, `Max` and `Piecewise` are sympy's own;
+`sign`, `Abs`, `floor`, `ceiling`, `Min`, `Max` and `Piecewise` are sympy's own.
 `Step` and `Relu` are defined here because sympy's `Heaviside` differentiates to a
 Dirac delta and `Max(0, t)` reorders its arguments.
 """

@@ -89,8 +89,8 @@ def fit_figure(
     """Plot the target, the training points and each kernel's prediction.
 
     Each kernel gets its own panel, so that ten predictions stay readable. The
-    y-axis spans the target's range with a margin; a prediction that leaves it is
-    cut off at the panel's edge, and its test MSE in the panel title shows how far.
+    y-axis spans the target's range with a margin. A prediction that leaves it is
+    cut off at the panel's edge, so the test MSE in the panel title shows how far.
     """
     count = max(len(predictions), 1)
     columns = min(count, 5)

@@ -23,7 +23,7 @@ def path_inside(out_dir: Path, name: str) -> Path:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` whole: a temporary file in the same folder, then rename.
 
-    A reader (or an interrupted run) sees either the old file or the new one, never a
+    A reader (or an interrupted run) finds either the old file or the new one, never a
     partial write.
 
     Raises:
